@@ -1,0 +1,2 @@
+/// Placeholder until the C ABI lands (issue 4).
+let secateurVersion = "0.1.0"

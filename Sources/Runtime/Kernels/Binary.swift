@@ -1,0 +1,5 @@
+import ModelFormat
+
+enum BinaryKernels {
+  static let registrations: [OpRegistration] = []
+}

@@ -1,0 +1,5 @@
+import ModelFormat
+
+enum ConvKernels {
+  static let registrations: [OpRegistration] = []
+}

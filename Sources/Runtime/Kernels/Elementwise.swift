@@ -1,0 +1,5 @@
+import ModelFormat
+
+enum ElementwiseKernels {
+  static let registrations: [OpRegistration] = []
+}

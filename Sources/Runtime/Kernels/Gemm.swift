@@ -1,0 +1,5 @@
+import ModelFormat
+
+enum GemmKernels {
+  static let registrations: [OpRegistration] = []
+}

@@ -1,0 +1,5 @@
+import ModelFormat
+
+enum NormalizationKernels {
+  static let registrations: [OpRegistration] = []
+}

@@ -1,0 +1,5 @@
+import ModelFormat
+
+enum PoolKernels {
+  static let registrations: [OpRegistration] = []
+}

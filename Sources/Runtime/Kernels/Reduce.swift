@@ -1,0 +1,5 @@
+import ModelFormat
+
+enum ReduceKernels {
+  static let registrations: [OpRegistration] = []
+}

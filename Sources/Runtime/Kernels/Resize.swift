@@ -1,0 +1,5 @@
+import ModelFormat
+
+enum ResizeKernels {
+  static let registrations: [OpRegistration] = []
+}

@@ -1,0 +1,5 @@
+import ModelFormat
+
+enum ShapeKernels {
+  static let registrations: [OpRegistration] = []
+}

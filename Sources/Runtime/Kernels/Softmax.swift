@@ -1,0 +1,5 @@
+import ModelFormat
+
+enum SoftmaxKernels {
+  static let registrations: [OpRegistration] = []
+}

@@ -1,0 +1,5 @@
+import ModelFormat
+
+enum TensorKernels {
+  static let registrations: [OpRegistration] = []
+}

@@ -1,0 +1,145 @@
+import ModelFormat
+import Synchronization
+
+/// Everything decided once per input-shape signature: every value's shape, which values are known
+/// before running (folded), and where each intermediate lives in one arena (liveness-based reuse).
+///
+/// When a shape depends on data (e.g. `NonZero`, or a `Reshape` whose target is computed from input
+/// values), the plan is `dynamic` and the session executes that signature node by node instead.
+final class Plan: @unchecked Sendable {
+  enum Location {
+    case constant(Tensor)
+    case input(Int)
+    case arena(offset: Int)
+    case output(Int)
+    case absent
+  }
+
+  struct Step {
+    let kernel: OpKernel
+    let inputs: [Int]
+    let outputs: [Int]
+    let inputSpecs: [TensorSpec?]
+    let outputSpecs: [TensorSpec]
+    let workspace: Int
+    let label: String
+  }
+
+  private(set) var specs: [TensorSpec?]
+  private(set) var locations: [Location]
+  private(set) var steps: [Step] = []
+  private(set) var arenaBytes = 0
+  private(set) var workspaceOffset = 0
+  private(set) var dynamic = false
+  private let arenas = Mutex<[Buffer]>([])
+
+  init(program: Program, inputSpecs: [TensorSpec]) throws {
+    let n = program.valueNames.count
+    specs = Array(repeating: nil, count: n)
+    locations = Array(repeating: .absent, count: n)
+    var known: [Int: Tensor] = program.constants
+    for (vid, t) in program.constants {
+      specs[vid] = TensorSpec(t.dataType, t.shape)
+      locations[vid] = .constant(t)
+    }
+    for (k, vid) in program.inputIds.enumerated() {
+      specs[vid] = inputSpecs[k]
+      locations[vid] = .input(k)
+    }
+    var maxWorkspace = 0
+    for s in program.steps {
+      let inSpecs = s.inputs.map { $0 >= 0 ? specs[$0] : nil }
+      let inValues = s.inputs.map { $0 >= 0 ? known[$0] : nil }
+      // Shape/Size: the output is known from specs alone.
+      if let values = try s.kernel.valuesFromSpecs(inSpecs) {
+        record(values, s.outputs, &known)
+        continue
+      }
+      let present = s.inputs.filter { $0 >= 0 }
+      if s.kernel.isDeterministic, !present.isEmpty, present.allSatisfy({ known[$0] != nil }) {
+        let values = try Executor.evaluate(s.kernel, inValues, label: s.label, pool: nil, memoryLimit: program.memoryLimit)
+        record(values, s.outputs, &known)
+        continue
+      }
+      let outSpecs: [TensorSpec]
+      do {
+        outSpecs = try s.kernel.outputSpecs(inSpecs, InputValues(inValues))
+      } catch KernelError.needsValue {
+        dynamic = true
+        return
+      }
+      try Executor.rejectStrings(inSpecs + outSpecs.map { $0 }, label: s.label)
+      for (k, vid) in s.outputs.enumerated() where vid >= 0 && k < outSpecs.count {
+        specs[vid] = outSpecs[k]
+      }
+      let ws = s.kernel.workspaceBytes(inSpecs, outSpecs)
+      maxWorkspace = max(maxWorkspace, ws)
+      steps.append(Step(kernel: s.kernel, inputs: s.inputs, outputs: s.outputs, inputSpecs: inSpecs,
+                        outputSpecs: outSpecs, workspace: ws, label: s.label))
+    }
+    for (k, vid) in program.outputIds.enumerated() {
+      if case .constant = locations[vid] { continue }
+      if case .input = locations[vid] { continue }
+      locations[vid] = .output(k)
+    }
+    try assignArena(program: program, workspace: maxWorkspace)
+  }
+
+  private func record(_ values: [Tensor], _ outputs: [Int], _ known: inout [Int: Tensor]) {
+    for (k, vid) in outputs.enumerated() where vid >= 0 && k < values.count {
+      known[vid] = values[k]
+      specs[vid] = TensorSpec(values[k].dataType, values[k].shape)
+      locations[vid] = .constant(values[k])
+    }
+  }
+
+  /// Greedy-by-size offset assignment over live ranges (the TFLite/MNN approach): the largest
+  /// intermediates are placed first at the lowest offset that does not overlap any value live at the
+  /// same time. Graph outputs get their own buffers (they outlive the run).
+  private func assignArena(program: Program, workspace: Int) throws {
+    var first: [Int: Int] = [:], last: [Int: Int] = [:]
+    for (i, s) in steps.enumerated() {
+      for v in s.outputs where v >= 0 { if first[v] == nil { first[v] = i }; last[v] = i }
+      for v in s.inputs where v >= 0 { last[v] = i }
+    }
+    struct Item { let vid: Int; let size: Int; let lo: Int; let hi: Int }
+    var items: [Item] = []
+    for (vid, lo) in first {
+      guard case .absent = locations[vid], let spec = specs[vid] else { continue }
+      guard let b = spec.byteCount else {
+        throw SecateurError(.outOfMemory, "value '\(program.valueNames[vid])' of shape \(spec.shape) overflows")
+      }
+      items.append(Item(vid: vid, size: (b + 63) & ~63, lo: lo, hi: last[vid] ?? lo))
+    }
+    items.sort { $0.size != $1.size ? $0.size > $1.size : $0.vid < $1.vid }
+    var placed: [(offset: Int, size: Int, lo: Int, hi: Int)] = []
+    var total = 0
+    for it in items {
+      let overlapping = placed.filter { $0.lo <= it.hi && it.lo <= $0.hi }.sorted { $0.offset < $1.offset }
+      var offset = 0
+      for p in overlapping {
+        if offset + it.size <= p.offset { break }
+        offset = max(offset, p.offset + p.size)
+      }
+      placed.append((offset, it.size, it.lo, it.hi))
+      locations[it.vid] = .arena(offset: offset)
+      total = max(total, offset + it.size)
+    }
+    workspaceOffset = total
+    arenaBytes = total + ((workspace + 63) & ~63)
+    guard arenaBytes <= program.memoryLimit else {
+      throw SecateurError(.outOfMemory,
+        "the model needs \(arenaBytes) bytes of intermediate memory for these input shapes, over the session limit of \(program.memoryLimit)")
+    }
+  }
+
+  /// Borrows an arena for one run (reused across runs; one per concurrent caller).
+  func takeArena() throws -> Buffer {
+    if let b = arenas.withLock({ $0.popLast() }) { return b }
+    return try Buffer(zeroedCount: arenaBytes)
+  }
+
+  func returnArena(_ b: Buffer) {
+    arenas.withLock { $0.append(b) }
+  }
+}

@@ -1,0 +1,196 @@
+import ModelFormat
+import Optimizer
+import Synchronization
+
+/// Options for creating a session.
+public struct SessionOptions: Sendable {
+  /// Threads used inside one run (the caller counts as one). 0 = one per available core.
+  public var threads = 0
+  /// Run the optimizer's default pipeline on the model first (off for debugging).
+  public var optimize = true
+  /// Cap on memory a run may plan (arena + outputs + folded constants), in bytes.
+  public var memoryLimit = 8 << 30
+  public init(threads: Int = 0, optimize: Bool = true) {
+    self.threads = threads
+    self.optimize = optimize
+  }
+}
+
+/// A model loaded, validated, optimized and compiled once, then run many times.
+///
+/// `run` may be called from several threads at once: kernels are immutable, plans are cached under a
+/// lock, and each concurrent run borrows its own arena.
+public final class Session: @unchecked Sendable {
+  public let model: Model
+  public let options: SessionOptions
+  /// Inputs the caller must feed, and the outputs a run returns, as declared by the model.
+  public var inputs: [ValueInfo] { program.inputInfos }
+  public var outputs: [ValueInfo] { program.outputInfos }
+  /// What the optimizer did at creation.
+  public let optimizationReport: [PassReport]
+
+  let program: Program
+  let pool: ThreadPool
+  private let plans = Mutex<[[TensorSpec]: Plan]>([:])
+
+  public init(model: Model, options: SessionOptions = SessionOptions()) throws {
+    var m = model
+    if options.optimize {
+      optimizationReport = try PassManager.default.run(on: &m)
+    } else {
+      optimizationReport = []
+    }
+    self.model = m
+    self.options = options
+    self.program = try Program(model: m, memoryLimit: options.memoryLimit)
+    self.pool = ThreadPool(threadCount: options.threads > 0 ? options.threads : Session.availableCores())
+  }
+
+  public convenience init(path: String, options: SessionOptions = SessionOptions()) throws {
+    try self.init(model: try ModelLoader.load(path: path), options: options)
+  }
+
+  static func availableCores() -> Int {
+    return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+  }
+
+  /// Runs the model. `feeds` maps every input name to a tensor; returns the requested outputs (all when nil)
+  /// in the order asked.
+  public func run(_ feeds: [String: Tensor], outputNames: [String]? = nil) throws -> [Tensor] {
+    var inputTensors: [Tensor] = []
+    for info in program.inputInfos {
+      guard let t = feeds[info.name] else {
+        throw SecateurError.invalidArgument("input '\(info.name)' was not given (expected \(info.type.map(\.description) ?? "?"))")
+      }
+      try Session.check(t, against: info)
+      inputTensors.append(t)
+    }
+    for name in feeds.keys where !program.inputInfos.contains(where: { $0.name == name }) {
+      throw SecateurError.invalidArgument(
+        "'\(name)' is not an input of this model (inputs: \(program.inputInfos.map(\.name).joined(separator: ", ")))")
+    }
+    var wanted: [Int] = []
+    for name in outputNames ?? program.outputInfos.map(\.name) {
+      guard let k = program.outputInfos.firstIndex(where: { $0.name == name }) else {
+        throw SecateurError.invalidArgument("'\(name)' is not an output of this model")
+      }
+      wanted.append(k)
+    }
+    let all = try runAll(inputTensors)
+    return wanted.map { all[$0] }
+  }
+
+  /// The plan for these input shapes (built on first use, then cached).
+  func plan(for specs: [TensorSpec]) throws -> Plan {
+    if let p = plans.withLock({ $0[specs] }) { return p }
+    let p = try Plan(program: program, inputSpecs: specs)
+    plans.withLock { $0[specs] = p }
+    return p
+  }
+
+  private func runAll(_ inputs: [Tensor]) throws -> [Tensor] {
+    let specs = inputs.map { TensorSpec($0.dataType, $0.shape) }
+    let plan = try plan(for: specs)
+    if plan.dynamic { return try runNodeByNode(inputs) }
+    return try runPlanned(plan, inputs)
+  }
+
+  private func runPlanned(_ plan: Plan, _ inputs: [Tensor]) throws -> [Tensor] {
+    var outputs: [Tensor] = []
+    for vid in program.outputIds {
+      switch plan.locations[vid] {
+      case .constant(let t): outputs.append(t)
+      case .input(let k): outputs.append(inputs[k])
+      default:
+        guard let s = plan.specs[vid] else { throw SecateurError.runtime("output '\(program.valueNames[vid])' has no shape") }
+        outputs.append(try Tensor(zeros: s.dataType, shape: s.shape))
+      }
+    }
+    let arena = try plan.takeArena()
+    defer { plan.returnArena(arena) }
+    func pointer(_ vid: Int) -> UnsafeMutableRawPointer? {
+      switch plan.locations[vid] {
+      case .constant(let t): return t.buffer.baseAddress
+      case .input(let k): return inputs[k].buffer.baseAddress
+      case .arena(let offset): return arena.baseAddress + offset
+      case .output(let k): return outputs[k].buffer.baseAddress
+      case .absent: return nil
+      }
+    }
+    let context = RunContext(pool: pool, workspace: arena.baseAddress + plan.workspaceOffset)
+    for step in plan.steps {
+      var ins: [TensorView?] = []
+      ins.reserveCapacity(step.inputs.count)
+      for (k, vid) in step.inputs.enumerated() {
+        if vid >= 0, let spec = step.inputSpecs[k], let p = pointer(vid) {
+          ins.append(TensorView(spec: spec, data: p))
+        } else {
+          ins.append(nil)
+        }
+      }
+      var outs: [TensorView] = []
+      outs.reserveCapacity(step.outputSpecs.count)
+      for (k, spec) in step.outputSpecs.enumerated() {
+        let vid = k < step.outputs.count ? step.outputs[k] : -1
+        // An unused optional output still needs somewhere to go: the workspace is not it, so such
+        // outputs get planned space too (see assignArena); -1 only when the node omits the output.
+        if vid >= 0, let p = pointer(vid) {
+          outs.append(TensorView(spec: spec, data: p))
+        } else {
+          outs.append(TensorView(spec: spec, data: context.workspace ?? arena.baseAddress))
+        }
+      }
+      try step.kernel.run(ins, outs, context)
+    }
+    return withExtendedLifetime(inputs) { outputs }
+  }
+
+  /// Data-dependent shapes: evaluate each node on heap tensors with every input value known.
+  private func runNodeByNode(_ inputs: [Tensor]) throws -> [Tensor] {
+    var values = [Tensor?](repeating: nil, count: program.valueNames.count)
+    for (vid, t) in program.constants { values[vid] = t }
+    for (k, vid) in program.inputIds.enumerated() { values[vid] = inputs[k] }
+    var used = 0
+    for step in program.steps {
+      let ins = step.inputs.map { $0 >= 0 ? values[$0] : nil }
+      let outs = try Executor.evaluate(step.kernel, ins, label: step.label, pool: pool,
+                                       memoryLimit: program.memoryLimit - used)
+      for (k, vid) in step.outputs.enumerated() where vid >= 0 && k < outs.count {
+        values[vid] = outs[k]
+        used += outs[k].byteCount
+      }
+    }
+    return try program.outputIds.map {
+      guard let t = values[$0] else { throw SecateurError.runtime("output '\(program.valueNames[$0])' was not computed") }
+      return t
+    }
+  }
+
+  /// Checks a fed tensor against the declared input: element type, rank, and fixed dims.
+  static func check(_ t: Tensor, against info: ValueInfo) throws {
+    guard case .tensor(let dtype, let shape)? = info.type else { return }
+    guard t.dataType == dtype else {
+      throw SecateurError.invalidArgument("input '\(info.name)': got \(t.dataType), the model expects \(dtype)")
+    }
+    guard let shape else { return }
+    guard shape.count == t.shape.count else {
+      throw SecateurError.invalidArgument(
+        "input '\(info.name)': got shape \(t.shape), the model expects rank \(shape.count) \(shape.map(\.description))")
+    }
+    for (d, got) in zip(shape, t.shape) {
+      if case .value(let want) = d, want != got {
+        throw SecateurError.invalidArgument(
+          "input '\(info.name)': got shape \(t.shape), the model expects \(shape.map(\.description))")
+      }
+    }
+    if t.dataType != .string {
+      guard t.buffer.count >= t.byteCount else {
+        throw SecateurError.invalidArgument("input '\(info.name)': buffer smaller than its shape \(t.shape)")
+      }
+    }
+  }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

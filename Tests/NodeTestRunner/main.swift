@@ -1,0 +1,1 @@
+print("node test runner: not yet")
