@@ -101,7 +101,9 @@ public final class ThreadPool: @unchecked Sendable {
   }
 
   fileprivate func workerLoop() {
-    var seen = generation.load(ordering: .acquiring)
+    // Generation 0 is the one `init` left: loading the counter here instead would miss a job or the
+    // stop signal posted before this thread got to run (a session released right after creation hung).
+    var seen = 0
     while true {
       var spins = 0
       while generation.load(ordering: .acquiring) == seen {
