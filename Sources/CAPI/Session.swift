@@ -156,7 +156,7 @@ final class SessionHandle: Handle {
 func checkNoOverlap(_ destinations: [Tensor], _ names: [String], _ feeds: [String: Tensor]) throws {
   func range(_ b: Buffer) -> Range<UInt> {
     let lo = UInt(bitPattern: b.baseAddress)
-    return lo..<(lo + UInt(b.count))
+    return lo..<(lo &+ UInt(b.count))
   }
   for (i, d) in destinations.enumerated() where d.buffer.count > 0 {
     let r = range(d.buffer)

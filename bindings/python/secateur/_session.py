@@ -172,8 +172,10 @@ class InferenceSession:
         try:
             for name, value in input_feed.items():
                 a = np.ascontiguousarray(value)
-                t = _TYPE_OF_NUMPY.get(a.dtype.newbyteorder("=") if a.dtype.byteorder == ">" else a.dtype)
-                if t is None or a.dtype.byteorder == ">":
+                if not a.dtype.isnative:
+                    a = a.astype(a.dtype.newbyteorder("="))  # the library reads native byte order
+                t = _TYPE_OF_NUMPY.get(a.dtype)
+                if t is None:
                     raise SecateurError(_capi.INVALID_ARGUMENT,
                                         f"input '{name}': numpy dtype {a.dtype} is not supported")
                 shape = (c_int64 * max(a.ndim, 1))(*a.shape)
@@ -191,7 +193,16 @@ class InferenceSession:
         finally:
             for handle in tensors:
                 lib.sct_tensor_release(handle)
-        return [_to_numpy(outputs[i]) for i in range(len(names))]
+        results = []
+        try:
+            for i in range(len(names)):
+                handle, outputs[i] = outputs[i], None  # _to_numpy owns it from here, even when it fails
+                results.append(_to_numpy(handle))
+        finally:
+            for i in range(len(names)):
+                if outputs[i]:
+                    lib.sct_tensor_release(outputs[i])
+        return results
 
     def close(self) -> None:
         """Frees the session now (it is also freed when garbage-collected). Arrays already returned stay valid."""
