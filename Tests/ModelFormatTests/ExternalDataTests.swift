@@ -30,6 +30,11 @@ func writeExternalModel(location: String, offset: Int = 0, length: Int? = 16) th
   g.bytes(5, t.out)
   var out = ProtoBytes()
   out.bytes(1, Array("y".utf8))
+  var tensorType = ProtoBytes()
+  tensorType.varint(1, 1)  // float, shape unspecified
+  var type = ProtoBytes()
+  type.bytes(1, tensorType.out)
+  out.bytes(2, type.out)
   g.bytes(12, out.out)
   var m = ProtoBytes()
   m.varint(1, 8)
