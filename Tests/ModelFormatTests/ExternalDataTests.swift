@@ -31,7 +31,12 @@ func writeExternalModel(location: String, offset: Int = 0, length: Int? = 16) th
   var out = ProtoBytes()
   out.bytes(1, Array("y".utf8))
   var tensorType = ProtoBytes()
-  tensorType.varint(1, 1)  // float, shape unspecified
+  tensorType.varint(1, 1)  // float [4]
+  var dim = ProtoBytes()
+  dim.varint(1, 4)
+  var shape = ProtoBytes()
+  shape.bytes(1, dim.out)
+  tensorType.bytes(2, shape.out)
   var type = ProtoBytes()
   type.bytes(1, tensorType.out)
   out.bytes(2, type.out)
