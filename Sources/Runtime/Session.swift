@@ -40,14 +40,33 @@ public final class Session: @unchecked Sendable {
     } else {
       optimizationReport = []
     }
-    self.model = m
     self.options = options
-    self.program = try Program(model: m, memoryLimit: options.memoryLimit)
+    do {
+      self.program = try Program(model: m, memoryLimit: options.memoryLimit)
+    } catch let e as SecateurError where e.code == .unsupported {
+      // An op implemented only for newer opsets: let libonnx's version converter upgrade the model
+      // (it handles opsets ≤ 17) and try once more; report the original error if that fails too.
+      guard let upgraded = Session.upgraded(m), let p = try? Program(model: upgraded, memoryLimit: options.memoryLimit) else {
+        throw e
+      }
+      m = upgraded
+      self.program = p
+    }
+    self.model = m
     self.pool = ThreadPool(threadCount: options.threads > 0 ? options.threads : Session.availableCores())
   }
 
   public convenience init(path: String, options: SessionOptions = SessionOptions()) throws {
     try self.init(model: try ModelLoader.load(path: path), options: options)
+  }
+
+  /// The model converted to opset 13 (or 17), when it is older and libonnx can convert it.
+  static func upgraded(_ m: Model) -> Model? {
+    guard let v = m.opsetVersion(for: ""), v < ONNXChecker.maxOpset else { return nil }
+    for target in [13, ONNXChecker.maxOpset] where target > v {
+      if let c = try? ONNXChecker.convert(m, toOpset: target) { return c }
+    }
+    return nil
   }
 
   static func availableCores() -> Int {
