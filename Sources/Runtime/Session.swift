@@ -213,3 +213,32 @@ public final class Session: @unchecked Sendable {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// What the planner decided for one set of input shapes (for tests, `inspect` and tuning).
+public struct PlanSummary: Sendable {
+  /// Bytes of the one arena a run uses for every intermediate (after liveness-based reuse) plus scratch.
+  public var arenaBytes: Int
+  /// Bytes all intermediates would need without reuse.
+  public var intermediateBytes: Int
+  /// Kernel invocations per run (nodes folded at plan time excluded).
+  public var steps: Int
+  /// True when shapes depend on data and the signature runs node by node.
+  public var dynamic: Bool
+}
+
+extension Session {
+  public func planSummary(inputShapes: [[Int]]) throws -> PlanSummary {
+    guard inputShapes.count == program.inputInfos.count else {
+      throw SecateurError.invalidArgument("expected \(program.inputInfos.count) input shapes, got \(inputShapes.count)")
+    }
+    let specs = zip(program.inputInfos, inputShapes).map { info, shape in
+      TensorSpec(info.type?.tensorElementType ?? .float, shape)
+    }
+    let p = try plan(for: specs)
+    var intermediate = 0
+    for (vid, loc) in p.locations.enumerated() {
+      if case .arena = loc, let b = p.specs[vid]?.byteCount { intermediate += b }
+    }
+    return PlanSummary(arenaBytes: p.arenaBytes, intermediateBytes: intermediate, steps: p.steps.count, dynamic: p.dynamic)
+  }
+}
