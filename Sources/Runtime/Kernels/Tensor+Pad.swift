@@ -104,12 +104,13 @@ final class PadKernel: OpKernel {
       }
     }
     try withElementSize(x.dataType, label) { t in
-      padCopy(t, x, y, maps, fill, context.pool)
+      gatherByAxisMaps(t, x, y, maps, fill, context.pool)
     }
   }
 }
 
-private func padCopy<T: ByteElement>(_: T.Type, _ x: TensorView, _ y: TensorView, _ maps: [[Int]], _ fill: [UInt8],
+/// y[o] = x[Σ maps_k[o_k]·stride_k], or `fill` where any map entry is -1 (Pad, nearest Resize).
+func gatherByAxisMaps<T: ByteElement>(_: T.Type, _ x: TensorView, _ y: TensorView, _ maps: [[Int]], _ fill: [UInt8],
                                      _ pool: ThreadPool) {
   let rank = y.shape.count
   let value = fill.withUnsafeBytes { $0.loadUnaligned(as: T.self) }
