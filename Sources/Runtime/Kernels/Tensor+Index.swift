@@ -1,0 +1,5 @@
+import ModelFormat
+
+enum IndexKernels {
+  static let registrations: [OpRegistration] = []
+}

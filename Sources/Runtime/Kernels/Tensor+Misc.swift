@@ -1,0 +1,5 @@
+import ModelFormat
+
+enum MiscTensorKernels {
+  static let registrations: [OpRegistration] = []
+}
