@@ -36,7 +36,7 @@ public final class Session: @unchecked Sendable {
   public init(model: Model, options: SessionOptions = SessionOptions()) throws {
     var m = model
     if options.optimize {
-      optimizationReport = try PassManager.default.run(on: &m)
+      optimizationReport = try PassManager.runtime.run(on: &m)
     } else {
       optimizationReport = []
     }

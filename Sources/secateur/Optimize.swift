@@ -1,6 +1,7 @@
 import ArgumentParser
 import ModelFormat
 import Optimizer
+import Runtime
 
 /// `secateur optimize in.onnx -o out.onnx`: runs the optimizer pipeline and reports each pass.
 struct Optimize: ParsableCommand {
@@ -13,7 +14,7 @@ struct Optimize: ParsableCommand {
     do {
       var m = try ModelLoader.load(path: model)
       let nodesBefore = m.graph.nodes.count, paramsBefore = m.graph.parameterCount
-      for r in try PassManager.default.run(on: &m) { print(r) }
+      for r in try PassManager.runtime.run(on: &m) { print(r) }
       try ModelLoader.save(m, to: output)
       print("nodes \(nodesBefore) → \(m.graph.nodes.count), parameters \(paramsBefore) → \(m.graph.parameterCount)")
       print("wrote \(output)")
