@@ -181,3 +181,16 @@ def test_identity_and_dropout_removed(tmp_path, run_cli):
     nodes = [helper.make_node("Identity", ["x"], ["a"]), helper.make_node("Dropout", ["a"], ["b"]),
              helper.make_node("Relu", ["b"], ["y"])]
     check(model(nodes, [], [3, 4]), [3, 4], tmp_path, run_cli, gone=["Identity", "Dropout"])
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v2", pytest.param("resnet50", marks=pytest.mark.slow)])
+def test_project_models_lose_every_batchnorm(name, tmp_path, model_path, run_cli):
+    src = model_path(name)
+    m = onnx.load(str(src))
+    assert "BatchNormalization" in [n.op_type for n in m.graph.node]
+    opt, report = optimize(m, tmp_path, run_cli)
+    assert "BatchNormalization" not in [n.op_type for n in opt.graph.node], report
+    x = rng(2).standard_normal((1, 3, 224, 224)).astype(np.float32)
+    a = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
+    b = ort.InferenceSession(opt.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
+    np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
