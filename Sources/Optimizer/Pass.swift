@@ -31,7 +31,7 @@ public struct PassManager: Sendable {
   /// with shapes, `Shape`/`Size` of statically shaped values fold.
   public static func standard(evaluator: ConstantEvaluator?,
                               shapes: (@Sendable (Model) -> [String: [Int]]?)?) -> PassManager {
-    var passes: [any GraphPass] = [EliminateIdentity()]
+    var passes: [any GraphPass] = [InlineFunctions(), EliminateIdentity()]
     if let evaluator { passes.append(FoldConstants(evaluator: evaluator, shapes: shapes)) }
     passes += [FoldAffineIntoProducer(), FoldAffineIntoNextConv(), EliminateDeadCode()]
     return PassManager(passes: passes)
