@@ -6,7 +6,7 @@ let package = Package(
   name: "Secateur",
   products: [
     .library(name: "secateur", type: .dynamic, targets: ["CAPI"]),
-    .executable(name: "secateur", targets: ["secateur"]),
+    .executable(name: "secateur-cli", targets: ["secateur"]),  // installed as build/bin/secateur (the library owns the name "secateur")
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -30,7 +30,9 @@ public enum ModelLoader {
   static func decode(_ buffer: Buffer, reader: ONNXReader, options: Options) throws -> Model {
     guard buffer.count > 0 else { throw SecateurError.invalidModel("the model is empty (0 bytes)") }
     var model = try reader.readModel(buffer)
-    if options.runONNXChecker {
+    // libonnx's checker resolves external data against the process's working folder (it is not told the
+    // model's folder), so it cannot judge such models; the reader has already enforced containment.
+    if options.runONNXChecker && reader.stats.externalTensors == 0 {
       try ONNXChecker.checkIfApplicable(buffer.bytes)
     }
     try model.validate()

@@ -24,8 +24,18 @@ public struct PassManager: Sendable {
   public var passes: [any GraphPass]
   public init(passes: [any GraphPass]) { self.passes = passes }
 
-  /// The pipeline sessions run by default.
-  public static let `default` = PassManager(passes: [EliminateIdentity(), EliminateDeadCode()])
+  /// The pipeline without constant evaluation (for callers that have no Runtime).
+  public static let `default` = standard(evaluator: nil, shapes: nil)
+
+  /// The standard pipeline. With an evaluator (the Runtime provides one) constant subgraphs fold too;
+  /// with shapes, `Shape`/`Size` of statically shaped values fold.
+  public static func standard(evaluator: ConstantEvaluator?,
+                              shapes: (@Sendable (Model) -> [String: [Int]]?)?) -> PassManager {
+    var passes: [any GraphPass] = [InlineFunctions(), EliminateIdentity()]
+    if let evaluator { passes.append(FoldConstants(evaluator: evaluator, shapes: shapes)) }
+    passes += [FoldAffineIntoProducer(), FoldAffineIntoNextConv(), EliminateDeadCode()]
+    return PassManager(passes: passes)
+  }
 
   public func run(on model: inout Model) throws -> [PassReport] {
     try passes.map { try $0.run(on: &model) }

@@ -1,4 +1,5 @@
 import ModelFormat
+import Optimizer
 
 /// A graph compiled for execution: values numbered, constants gathered and folded, one kernel per node.
 /// Built once per session; immutable afterwards (shared by concurrent runs).
@@ -21,8 +22,11 @@ final class Program: @unchecked Sendable {
   let outputInfos: [ValueInfo]
   let memoryLimit: Int
 
-  init(model: Model, memoryLimit: Int) throws {
+  init(model original: Model, memoryLimit: Int) throws {
     self.memoryLimit = memoryLimit
+    var model = original
+    // Local functions run as their bodies (whether or not the optimizer ran).
+    if !model.functions.isEmpty { _ = try InlineFunctions().run(on: &model) }
     let g = model.graph
     inputInfos = g.runtimeInputs
     outputInfos = g.outputs

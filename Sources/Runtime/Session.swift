@@ -36,18 +36,37 @@ public final class Session: @unchecked Sendable {
   public init(model: Model, options: SessionOptions = SessionOptions()) throws {
     var m = model
     if options.optimize {
-      optimizationReport = try PassManager.default.run(on: &m)
+      optimizationReport = try PassManager.runtime.run(on: &m)
     } else {
       optimizationReport = []
     }
-    self.model = m
     self.options = options
-    self.program = try Program(model: m, memoryLimit: options.memoryLimit)
+    do {
+      self.program = try Program(model: m, memoryLimit: options.memoryLimit)
+    } catch let e as SecateurError where e.code == .unsupported {
+      // An op implemented only for newer opsets: let libonnx's version converter upgrade the model
+      // (it handles opsets ≤ 17) and try once more; report the original error if that fails too.
+      guard let upgraded = Session.upgraded(m), let p = try? Program(model: upgraded, memoryLimit: options.memoryLimit) else {
+        throw e
+      }
+      m = upgraded
+      self.program = p
+    }
+    self.model = m
     self.pool = ThreadPool(threadCount: options.threads > 0 ? options.threads : Session.availableCores())
   }
 
   public convenience init(path: String, options: SessionOptions = SessionOptions()) throws {
     try self.init(model: try ModelLoader.load(path: path), options: options)
+  }
+
+  /// The model converted to opset 13 (or 17), when it is older and libonnx can convert it.
+  static func upgraded(_ m: Model) -> Model? {
+    guard let v = m.opsetVersion(for: ""), v < ONNXChecker.maxOpset else { return nil }
+    for target in [13, ONNXChecker.maxOpset] where target > v {
+      if let c = try? ONNXChecker.convert(m, toOpset: target) { return c }
+    }
+    return nil
   }
 
   static func availableCores() -> Int {
@@ -213,3 +232,32 @@ public final class Session: @unchecked Sendable {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// What the planner decided for one set of input shapes (for tests, `inspect` and tuning).
+public struct PlanSummary: Sendable {
+  /// Bytes of the one arena a run uses for every intermediate (after liveness-based reuse) plus scratch.
+  public var arenaBytes: Int
+  /// Bytes all intermediates would need without reuse.
+  public var intermediateBytes: Int
+  /// Kernel invocations per run (nodes folded at plan time excluded).
+  public var steps: Int
+  /// True when shapes depend on data and the signature runs node by node.
+  public var dynamic: Bool
+}
+
+extension Session {
+  public func planSummary(inputShapes: [[Int]]) throws -> PlanSummary {
+    guard inputShapes.count == program.inputInfos.count else {
+      throw SecateurError.invalidArgument("expected \(program.inputInfos.count) input shapes, got \(inputShapes.count)")
+    }
+    let specs = zip(program.inputInfos, inputShapes).map { info, shape in
+      TensorSpec(info.type?.tensorElementType ?? .float, shape)
+    }
+    let p = try plan(for: specs)
+    var intermediate = 0
+    for (vid, loc) in p.locations.enumerated() {
+      if case .arena = loc, let b = p.specs[vid]?.byteCount { intermediate += b }
+    }
+    return PlanSummary(arenaBytes: p.arenaBytes, intermediateBytes: intermediate, steps: p.steps.count, dynamic: p.dynamic)
+  }
+}

@@ -1,7 +1,7 @@
 """Shared fixtures for the differential tests (Secateur CLI vs onnxruntime).
 
 Environment:
-    SECATEUR_BIN     path to the CLI (default .build/release/secateur)
+    SECATEUR_BIN     path to the CLI (default build/bin/secateur)
     SECATEUR_MODELS  directory of generated models (default build/models);
                      missing models are generated with tools/make_models.py
 Relative paths are resolved against the repository root so the tests work
@@ -37,7 +37,7 @@ def _repo_path(value: str) -> Path:
 @pytest.fixture(scope="session")
 def secateur_bin() -> Path:
     explicit = "SECATEUR_BIN" in os.environ
-    path = _repo_path(os.environ.get("SECATEUR_BIN", ".build/release/secateur"))
+    path = _repo_path(os.environ.get("SECATEUR_BIN", "build/bin/secateur"))
     if not path.is_file():
         # An explicitly requested binary that is missing is a setup error;
         # the default one just means "not built yet".

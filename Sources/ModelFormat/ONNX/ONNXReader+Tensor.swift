@@ -61,6 +61,7 @@ extension ONNXReader {
         throw SecateurError.invalidModel(
           "tensor '\(name)': external data is not allowed when loading from memory (no model folder)")
       }
+      stats.externalTensors += 1
       buffer = try resolver.load(tensorName: name, entries: external, expectedBytes: byteCount)
     } else if let raw {
       guard raw.count == byteCount else {

@@ -8,6 +8,12 @@ public struct ONNXReader {
   public var externalData: ExternalDataResolver?
   /// Maximum nesting of graphs inside attributes.
   public var maxDepth = 32
+  /// What the last read met (shared by copies of this reader).
+  public let stats = ReadStats()
+
+  public final class ReadStats: @unchecked Sendable {
+    public internal(set) var externalTensors = 0
+  }
 
   public init(externalData: ExternalDataResolver? = nil) {
     self.externalData = externalData

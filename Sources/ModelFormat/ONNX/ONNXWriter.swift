@@ -31,7 +31,8 @@ public struct ONNXWriter {
   }
 
   func writeOpset(_ w: inout ProtoWriter, _ o: OpsetImport) {
-    w.stringIfSet(1, o.domain)
+    // onnx.proto is proto2: onnx.helper writes the empty default domain explicitly, and so do we.
+    w.string(1, o.domain)
     w.int(2, o.version)
   }
 

@@ -1,0 +1,31 @@
+import ModelFormat
+import Optimizer
+
+/// Evaluates nodes with the Runtime's own kernels, for the Optimizer's constant folding.
+public struct RuntimeConstantEvaluator: ConstantEvaluator {
+  public init() {}
+  public func evaluate(_ node: Node, opset: Int, inputs: [Tensor?]) throws -> [Tensor] {
+    let kernel = try OpRegistry.makeKernel(NodeContext(node: node, opset: opset, constants: inputs))
+    return try Executor.evaluate(kernel, inputs, label: node.label, pool: nil, memoryLimit: 1 << 30)
+  }
+}
+
+extension PassManager {
+  /// The standard pipeline with the Runtime's constant evaluator and planned shapes: what sessions and
+  /// `secateur optimize` run.
+  public static var runtime: PassManager {
+    PassManager.standard(evaluator: RuntimeConstantEvaluator(), shapes: { model in
+      try? PlannedShapes().valueShapesIfStatic(of: model)
+    })
+  }
+}
+
+extension PlannedShapes {
+  /// Shapes only when every graph input is fully static (folding Shape must not bake in a symbolic dim).
+  func valueShapesIfStatic(of model: Model) throws -> [String: [Int]]? {
+    for i in model.graph.runtimeInputs {
+      guard let s = i.type?.tensorShape, s.allSatisfy({ $0.value != nil }) else { return nil }
+    }
+    return try valueShapes(of: model)
+  }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import ModelFormat
+import Runtime
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `secateur bench model.onnx [--runs N] [--threads T]`: session creation time and run latency
+/// (median and p90 over N runs after warm-up) on generated inputs.
+struct Bench: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Time a model: session creation and median/p90 run latency.")
+
+  @Argument(help: "Path to an .onnx model.") var model: String
+  @Option(help: "Timed runs.") var runs = 50
+  @Option(help: "Warm-up runs (not timed).") var warmup = 5
+  @Option(help: "Threads per run (0 = all cores).") var threads = 0
+  @Flag(help: "Skip the graph optimizer.") var noOptimize = false
+  @Flag(help: "Print one JSON object instead of text.") var json = false
+
+  func run() throws {
+    do {
+      let t0 = now()
+      let session = try Session(path: model, options: SessionOptions(threads: threads, optimize: !noOptimize))
+      let created = now() - t0
+      var rng = SplitMix64(seed: 0)
+      var feeds: [String: Tensor] = [:]
+      for info in session.inputs { feeds[info.name] = try randomTensor(for: info, dim: 1, rng: &rng) }
+      for _ in 0..<warmup { _ = try session.run(feeds) }
+      var times: [Double] = []
+      for _ in 0..<max(1, runs) {
+        let s = now()
+        _ = try session.run(feeds)
+        times.append((now() - s) * 1000)
+      }
+      times.sort()
+      let median = times[times.count / 2], p90 = times[min(times.count - 1, times.count * 9 / 10)]
+      if json {
+        print("{\"model\": \"\(model)\", \"threads\": \(threads), \"runs\": \(times.count), \"median_ms\": \(median), \"p90_ms\": \(p90), \"create_ms\": \(created * 1000)}")
+      } else {
+        print("\(model): median \(rounded(median, 3)) ms, p90 \(rounded(p90, 3)) ms over \(times.count) runs; session created in \(rounded(created * 1000, 1)) ms")
+      }
+    } catch {
+      fail(error)
+    }
+  }
+}
+
+/// Monotonic seconds.
+func now() -> Double {
+  var ts = timespec()
+  clock_gettime(CLOCK_MONOTONIC, &ts)
+  return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
