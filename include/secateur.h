@@ -229,9 +229,10 @@ SCT_API sct_status sct_model_output_info(const sct_model *model, size_t index, s
 /* Optimizer                                                                                               */
 /* ------------------------------------------------------------------------------------------------------ */
 
-/* Rewrites the model in place with the default optimizer pipeline (the one sessions run when optimization
- * is on; today: remove Identity/Dropout, remove dead nodes and unused initializers). The result computes
- * the same outputs and can be saved with sct_model_save_file / sct_model_save_memory.
+/* Rewrites the model in place with the optimizer pipeline sessions run when optimization is on (as
+ * `secateur optimize` does: inline functions, remove Identity/Dropout, fold constants, fold BatchNorm and
+ * other affine ops into neighbouring Conv/Gemm, remove dead nodes). The result computes the same outputs
+ * (up to float rounding) and can be saved with sct_model_save_file / sct_model_save_memory.
  * Report: one line per pass, "pass-name: what changed", lines separated by '\n'. Up to capacity-1 bytes
  * are copied to `report` and NUL-terminated (when capacity > 0); *length, if `length` is not NULL,
  * receives the full length without the NUL, so a caller can retry with a larger buffer. `report` may be

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import ModelFormat
 import Optimizer
+import Runtime
 
 /// `sct_model`: a loaded model plus the C view of its inputs and outputs.
 ///
@@ -128,7 +129,7 @@ final class ModelHandle: Handle {
     let m = try ModelHandle.from(model, "model")
     if capacity > 0 { _ = try nonNull(report, "report") }
     var rewritten = m.model
-    let reports = try PassManager.default.run(on: &rewritten)
+    let reports = try PassManager.runtime.run(on: &rewritten)
     try m.update(rewritten)
     try copyOut(reports.map(\.description).joined(separator: "\n"), report, capacity, length)
   }
