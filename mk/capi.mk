@@ -17,13 +17,22 @@ CAPI_BUILD_DIR := .build/release
 CAPI_OUT := build
 CAPI_LIB := $(CAPI_OUT)/lib/libsecateur.so
 CAPI_VERSION := 0.1.0
-# Only the sct_* functions are exported: the Swift runtime linked in stays private to the library.
-CAPI_LINK_FLAGS := -Xlinker --version-script=$(CURDIR)/mk/libsecateur.map -Xlinker -soname=libsecateur.so
+# Only the functions include/secateur.h declares are exported (a linker version script generated from the
+# header): the Swift runtime linked in, the modules' Swift symbols and the libonnx shim's sct_onnx_* stay
+# private, so a host process may load another Swift runtime next to this library.
+CAPI_MAP := $(CAPI_OUT)/libsecateur.map
+CAPI_LINK_FLAGS := -Xlinker --version-script=$(CURDIR)/$(CAPI_MAP) -Xlinker -soname=libsecateur.so
 VALGRIND ?= valgrind --quiet --leak-check=full --error-exitcode=1 --suppressions=tests/c/swift-runtime.supp
 
 .PHONY: lib install examples check-header test-c wheel test-python-binding
 
-lib:
+$(CAPI_MAP): include/secateur.h
+	mkdir -p $(CAPI_OUT)
+	{ echo '/* Generated from include/secateur.h by mk/capi.mk: export exactly the declared functions. */'; \
+	  echo '{ global:'; sed -n 's/^SCT_API[^(]*[ *]\(sct_[a-z0-9_]*\)(.*/    \1;/p' include/secateur.h; \
+	  echo '  local: *; };'; } > $@
+
+lib: $(CAPI_MAP)
 	$(SWIFT) build -c release -Xswiftc -static-stdlib $(CAPI_LINK_FLAGS) --product secateur
 	mkdir -p $(CAPI_OUT)/lib $(CAPI_OUT)/include
 	# Debug info stays in .build; the copy is stripped of it (valgrind 3.19 cannot read the DWARF 5 Swift emits).

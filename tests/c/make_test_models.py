@@ -10,7 +10,8 @@ passthrough.onnx  Runs with no operator kernels at all, so the C ABI can be test
                   (test.secateur::Unused) computes a value nothing reads. The default optimizer removes
                   that node (eliminate-dead-code); with optimization off, session creation must fail
                   with SCT_UNSUPPORTED naming the node and op.
-add.onnx          y = Add(x, c) with x: float32[batch, 2], c = [1.5, -2]: needs the Add kernel;
+add.onnx          y = Add(Add(x, c), c) with x: float32[batch, 2], c = [1.5, -2]: needs the Add kernel;
+                  the intermediate gives the memory limit something to refuse;
                   tests run it only when the library supports it.
 """
 
@@ -42,9 +43,10 @@ def passthrough() -> onnx.ModelProto:
 
 def add() -> onnx.ModelProto:
     c = numpy_helper.from_array(np.array([1.5, -2.0], dtype=np.float32), "c")
-    node = helper.make_node("Add", ["x", "c"], ["y"], name="add_node")
+    first = helper.make_node("Add", ["x", "c"], ["t"], name="add_node")
+    second = helper.make_node("Add", ["t", "c"], ["y"], name="add_again")
     graph = helper.make_graph(
-        [node], "add",
+        [first, second], "add",
         inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 2])],
         outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 2])],
         initializer=[c])

@@ -650,24 +650,34 @@ static void test_threads(sct_session *s) {
 
 static void test_add_model(void) {
     sct_model *m = NULL;
-    sct_session *s = NULL;
+    sct_session *s = NULL, *capped = NULL;
+    sct_options *o = NULL;
     EXPECT_OK(sct_model_load_file(add_path, &m));
     sct_status st = sct_session_create(m, NULL, &s);
-    sct_model_release(m);
     if (st == SCT_UNSUPPORTED) {
         CHECK(strstr(sct_last_error(), "Add") != NULL);
         printf("test_capi: note: add.onnx skipped, the library has no Add kernel yet (%s)\n", sct_last_error());
+        sct_model_release(m);
         return;
     }
     EXPECT_OK(st);
-    if (st != SCT_OK) return;
+    EXPECT_OK(sct_options_create(&o));
+    EXPECT_OK(sct_options_set_memory_limit(o, 1)); /* the intermediate t needs 64 bytes */
+    EXPECT_OK(sct_session_create(m, o, &capped));
+    sct_options_release(o);
+    sct_model_release(m);
+    if (st != SCT_OK || capped == NULL) return;
     const int64_t shape[2] = {3, 2};
     float x[6] = {0, 1, 2, 3, 4, 5}, y[6] = {0};
-    const float want[6] = {1.5f, -1, 3.5f, 1, 5.5f, 3};
-    sct_tensor *xt = NULL, *yt = NULL, *out = NULL;
+    const float want[6] = {3, -3, 5, -1, 7, 1}; /* x + 2c */
+    sct_tensor *xt = NULL, *yt = NULL, *out = (sct_tensor *)POISON;
     EXPECT_OK(sct_tensor_wrap(SCT_TYPE_FLOAT, shape, 2, x, sizeof x, &xt));
     EXPECT_OK(sct_tensor_wrap(SCT_TYPE_FLOAT, shape, 2, y, sizeof y, &yt));
     const sct_tensor *inputs[1] = {xt};
+    EXPECT_ERR(sct_session_run(capped, names1("x"), inputs, 1, NULL, 1, &out), SCT_OUT_OF_MEMORY,
+               "over the session limit of 1");
+    CHECK(out == NULL);
+    sct_session_release(capped);
     EXPECT_OK(sct_session_run(s, names1("x"), inputs, 1, NULL, 1, &out));
     check_float_output(out, shape, 2, want);
     EXPECT_OK(sct_session_run_into(s, names1("x"), inputs, 1, NULL, 1, &yt));
