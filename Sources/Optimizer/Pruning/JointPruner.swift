@@ -313,11 +313,17 @@ public final class JointPruner: @unchecked Sendable {
   }
 
   /// Applies a fixed spec and measures the result against the original.
+  /// When the evaluator cannot run the model, the pruned model is still built and reported without
+  /// fidelity or latency.
   public func apply(_ spec: PruneSpec, measureLatency: Bool = false) throws -> PruneResult {
-    try prepareCalibration()
     let d = try decision(for: spec)
-    let c = try evaluate(d, latency: measureLatency)
-    let original = try originalCandidate(latency: measureLatency)
+    var runnable = true
+    do { try prepareCalibration() } catch let e as SecateurError {
+      say("warning: cannot run the model, so fidelity and latency are not measured: \(e.message)")
+      runnable = false
+    }
+    let c = try evaluate(d, fidelity: runnable, latency: measureLatency && runnable)
+    let original = try originalCandidate(latency: measureLatency && runnable)
     return PruneResult(pruner: self, original: original, chosen: c, history: [c], budgetMet: true)
   }
 
