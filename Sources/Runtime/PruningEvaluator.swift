@@ -7,7 +7,7 @@ import Glibc
 
 /// The Runtime's implementation of the pruner's `CandidateEvaluator`: shapes from the planner, outputs
 /// from an unoptimized session (so BN statistics can be read at BN inputs), latency from an optimized one.
-public struct PruningEvaluator: CandidateEvaluator {
+public struct PruningEvaluator: CandidateEvaluator, Sendable {
   public var threads: Int
   public var latencyRuns: Int
 
@@ -22,8 +22,9 @@ public struct PruningEvaluator: CandidateEvaluator {
     do {
       return try PlannedShapes().valueShapes(of: model)
     } catch let e as SecateurError where e.code == .unsupported {
-      guard let s = try? PruningEvaluator.onnxShapes(model) else { throw e }
-      return s
+      do { return try PruningEvaluator.onnxShapes(model) } catch let f as SecateurError {
+        throw SecateurError(e.code, "\(e.message) (and \(f.message))")
+      }
     }
   }
 
@@ -38,7 +39,9 @@ public struct PruningEvaluator: CandidateEvaluator {
     guard rc == SCT_ONNX_OK, let out else {
       throw SecateurError.unsupported("shape inference failed: \(String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
     }
-    let inferred = try ModelLoader.load(bytes: UnsafeRawBufferPointer(start: out, count: outLen))
+    var options = ModelLoader.Options()
+    options.runONNXChecker = false
+    let inferred = try ModelLoader.load(bytes: UnsafeRawBufferPointer(start: out, count: outLen), options: options)
     var shapes: [String: [Int]] = [:]
     for t in inferred.graph.initializers { shapes[t.name] = t.shape }
     for v in inferred.graph.inputs + inferred.graph.valueInfo + inferred.graph.outputs {
@@ -67,7 +70,11 @@ public struct PruningEvaluator: CandidateEvaluator {
 
   public func simplified(_ model: Model) throws -> Model {
     var m = model
-    let shapes: @Sendable (Model) -> [String: [Int]]? = { try? PlannedShapes().valueShapesIfStatic(of: $0) }
+    let me = self
+    let shapes: @Sendable (Model) -> [String: [Int]]? = { m in
+      guard m.graph.runtimeInputs.allSatisfy({ $0.type?.tensorShape?.allSatisfy { $0.value != nil } ?? false }) else { return nil }
+      return try? me.shapes(m)
+    }
     let pm = PassManager(passes: [InlineFunctions(), EliminateIdentity(),
                                   FoldConstants(evaluator: RuntimeConstantEvaluator(), shapes: shapes), EliminateDeadCode()])
     _ = try pm.run(on: &m)

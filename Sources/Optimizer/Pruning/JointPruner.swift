@@ -94,11 +94,19 @@ public final class JointPruner: @unchecked Sendable {
       }
       m = m.withInputShape(k, v)
     }
+    // Declared output and intermediate shapes may contradict the concrete input shape (exporters write
+    // -1 or stale dims): clear them, then declare what the concrete shapes give.
+    m.graph.valueInfo = []
+    for i in m.graph.outputs.indices { m.graph.outputs[i].type = .tensor(m.graph.outputs[i].type?.tensorElementType ?? .float, nil) }
     m = try evaluator.simplified(m)
     imageInput = image.name
     resolution = Array(concrete[image.name]![2...])
+    let s = try evaluator.shapes(m)
+    for (i, o) in m.graph.outputs.enumerated() {
+      if let d = s[o.name] { m.graph.outputs[i].type = .tensor(o.type?.tensorElementType ?? .float, d.map { .value($0) }) }
+    }
     base = m
-    shapes = try evaluator.shapes(m)
+    shapes = s
     groups = DependencyGroups(model: m, shapes: shapes)
     blocks = DepthPruning.findBlocks(in: m.graph, shapes: shapes)
     let cost = CostModel(graph: m.graph, shapes: shapes)
