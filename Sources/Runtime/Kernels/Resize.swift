@@ -91,6 +91,7 @@ final class ResizeKernel: OpKernel {
     var p = Params(outShape: x, scales: Array(repeating: 1, count: r), roiStart: Array(repeating: 0, count: r),
                    roiEnd: Array(repeating: 1, count: r))
     if let roi, !roi.isEmpty, transform == .tfCropAndResize {
+      guard roi.allSatisfy({ $0.isFinite && abs($0) < 1e9 }) else { throw SecateurError.invalidModel("\(label): roi \(roi) is not finite") }
       guard roi.count == 2 * ax.count else { throw SecateurError.invalidModel("\(label): roi has \(roi.count) values for \(ax.count) axes") }
       for (i, a) in ax.enumerated() { p.roiStart[a] = roi[i]; p.roiEnd[a] = roi[i + ax.count] }
     }
@@ -108,7 +109,9 @@ final class ResizeKernel: OpKernel {
         let s = (policy == .notLarger ? ratios.min() : ratios.max()) ?? 1
         for a in ax {
           p.scales[a] = s
-          p.outShape[a] = Int((s * Double(x[a]) + 0.5).rounded(.down))
+          let n = (s * Double(x[a]) + 0.5).rounded(.down)
+          guard n < Double(1 << 40) else { throw SecateurError.invalidModel("\(label): output dim \(n) is too large") }
+          p.outShape[a] = Int(n)
         }
       }
     } else if let scales, !scales.isEmpty {
@@ -190,7 +193,7 @@ final class ResizeKernel: OpKernel {
     case .ceil: i = c.rounded(.up)
     case .simple: i = scale < 1 ? c.rounded(.up) : c.rounded(.towardZero)
     }
-    return Int(min(max(i, 0), Double(inDim - 1)))
+    return i.isNaN ? 0 : Int(min(max(i, 0), Double(inDim - 1)))
   }
 
   func kernelWeight(_ t: Double) -> Double {
@@ -215,7 +218,7 @@ final class ResizeKernel: OpKernel {
                  outside: Array(repeating: false, count: outDim), identity: inDim == outDim)
     var w = [Double](repeating: 0, count: n)
     for o in 0..<outDim {
-      let c = sourceCoordinate(o, inDim: inDim, outDim: outDim, scale: scale, roi: roi)
+      let c = min(max(sourceCoordinate(o, inDim: inDim, outDim: outDim, scale: scale, roi: roi), -1e12), 1e12)
       if transform == .tfCropAndResize && (c < 0 || c > Double(inDim - 1)) { t.outside[o] = true }
       // The reference takes the left neighbour with ratio in (0, 1]: an exact integer uses ratio 1.
       let base = Int(c.rounded(.up)) - 1

@@ -291,7 +291,7 @@ final class RangeKernel: OpKernel {
     let n = ((limit - start) / delta).rounded(.up)
     guard n.isFinite, n < 1e12 else { throw SecateurError.invalidModel("\(label): range of \(n) elements is too large") }
     _ = try withCastType(s.dataType, label) { _ in 0 }
-    return [TensorSpec(s.dataType, [max(Int(n), 0)])]
+    return [TensorSpec(s.dataType, [Int(max(n, 0))])]
   }
   func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
     let y = outputs[0]
@@ -309,7 +309,7 @@ final class RangeKernel: OpKernel {
         try convertElements(from: t, s.data, to: .double, b.baseAddress!, count: 1, pool: context.pool, label)
         try convertElements(from: t, d.data, to: .double, b.baseAddress! + 8, count: 1, pool: context.pool, label)
       }
-      // Accumulate in the element type's precision like the reference (start + i·delta in double).
+      // start + i·delta in double, as numpy.arange, then rounded once to the element type.
       let vals = (0..<n).map { two[0] + Double($0) * two[1] }
       try vals.withUnsafeBytes { try convertElements(from: .double, $0.baseAddress!, to: t, y.data, count: n, pool: context.pool, label) }
     }
