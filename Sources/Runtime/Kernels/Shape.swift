@@ -199,9 +199,15 @@ final class DropoutKernel: OpKernel {
   let label: String
   let ratioAttribute: Float
   let inputsForm: Bool
+  /// Before 10 the mask had the input's element type; from 10 it is bool.
+  let maskIsBool: Bool
+  let wantsMask: Bool
   init(_ ctx: NodeContext) throws {
     label = ctx.label
     inputsForm = ctx.opset >= 12
+    maskIsBool = ctx.opset >= 10
+    // Only produce the mask when the node names it: the session points unnamed outputs at scratch memory.
+    wantsMask = ctx.node.outputs.count > 1 && !ctx.node.outputs[1].isEmpty
     ratioAttribute = try ctx.float("ratio", 0.5)
   }
   func outputSpecs(_ inputs: [TensorSpec?], _ values: InputValues) throws -> [TensorSpec] {
@@ -218,11 +224,16 @@ final class DropoutKernel: OpKernel {
         throw SecateurError.unsupported("\(label): training-mode dropout with ratio \(ratio) is not supported")
       }
     }
-    return [x, TensorSpec(.bool, x.shape)]
+    if !maskIsBool { _ = try withCastType(x.dataType, label) { _ in 0 } }
+    return wantsMask ? [x, TensorSpec(maskIsBool ? .bool : x.dataType, x.shape)] : [x]
   }
   func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
     copyThrough(inputs, outputs)
-    if outputs.count > 1 { outputs[1].pointer(UInt8.self).update(repeating: 1, count: outputs[1].count) }
+    if outputs.count > 1 {
+      let m = outputs[1]
+      let one = try scalarBytes(1, m.dataType, label)
+      one.withUnsafeBytes { fillElements(m.data, count: m.count, value: $0.baseAddress!, elementSize: m.dataType.byteSize) }
+    }
   }
 }
 

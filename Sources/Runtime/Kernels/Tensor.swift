@@ -28,7 +28,8 @@ final class ConcatKernel: OpKernel {
   let axis: Int
   init(_ ctx: NodeContext) throws {
     label = ctx.label
-    guard let a = try ctx.intOrNil("axis") else { throw ctx.error("attribute 'axis' is required") }
+    // Concat-1 defaulted the axis to 1; from 4 it is required.
+    guard let a = try ctx.intOrNil("axis") ?? (ctx.opset < 4 ? 1 : nil) else { throw ctx.error("attribute 'axis' is required") }
     axis = a
   }
   func outputSpecs(_ inputs: [TensorSpec?], _ values: InputValues) throws -> [TensorSpec] {
