@@ -13,7 +13,8 @@ PY ?= .venv/bin/python
 PREFIX ?= /usr/local
 CC ?= cc
 SWIFT ?= swift
-CAPI_BUILD_DIR := .build/release
+CAPI_SCRATCH := .build-lib
+CAPI_BUILD_DIR := $(CAPI_SCRATCH)/release
 CAPI_OUT := build
 CAPI_LIB := $(CAPI_OUT)/lib/libsecateur.so
 CAPI_VERSION := 0.1.0
@@ -33,7 +34,7 @@ $(CAPI_MAP): include/secateur.h
 	  echo '  local: *; };'; } > $@
 
 lib: $(CAPI_MAP)
-	$(SWIFT) build -c release -Xswiftc -static-stdlib $(CAPI_LINK_FLAGS) --product secateur
+	$(SWIFT) build -c release --scratch-path $(CAPI_SCRATCH) -Xswiftc -static-stdlib $(CAPI_LINK_FLAGS) --product secateur
 	mkdir -p $(CAPI_OUT)/lib $(CAPI_OUT)/include
 	# Debug info stays in .build; the copy is stripped of it (valgrind 3.19 cannot read the DWARF 5 Swift emits).
 	objcopy --strip-debug $(CAPI_BUILD_DIR)/libsecateur.so $(CAPI_OUT)/lib/libsecateur.so
