@@ -85,7 +85,12 @@ final class ConvKernel: OpKernel, @unchecked Sendable {
     }
     if let b, b != [m] { throw SecateurError.invalidModel("\(label): bias B \(b) must have shape [\(m)]") }
     let g = try WindowGeometry.resolve(window, inSize: Array(x[2...]), kernel: Array(w[2...]), label)
-    return ConvShape(n: x[0], c: c, m: m, group: group, cg: c / group, mg: m / group, geo: g.padded3, outSpatial: g.outSize)
+    let shape = ConvShape(n: x[0], c: c, m: m, group: group, cg: c / group, mg: m / group, geo: g.padded3, outSpatial: g.outSize)
+    // BLAS takes 32-bit sizes.
+    guard shape.k < Int32.max, shape.outCount < Int32.max, shape.inCount < Int32.max, m < Int32.max else {
+      throw SecateurError.unsupported("\(label): X \(x) with W \(w) is too large for a 32-bit BLAS call")
+    }
+    return shape
   }
 
   func outputSpecs(_ inputs: [TensorSpec?], _ values: InputValues) throws -> [TensorSpec] {

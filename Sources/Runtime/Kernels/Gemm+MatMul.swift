@@ -34,6 +34,8 @@ final class MatMulKernel: OpKernel, @unchecked Sendable {
     let b = b0.count == 1 ? b0 + [1] : b0
     let m = a[a.count - 2], k = a[a.count - 1], kb = b[b.count - 2], n = b[b.count - 1]
     guard k == kb else { throw SecateurError.invalidModel("\(label): inner dims differ: A \(a0), B \(b0)") }
+    // BLAS takes 32-bit sizes.
+    guard m < Int32.max, n < Int32.max, k < Int32.max else { throw SecateurError.unsupported("\(label): A \(a0) or B \(b0) is too large for BLAS") }
     let ab = Array(a.dropLast(2)), bb = Array(b.dropLast(2))
     let batch = try broadcastShapes([ab, bb], label)
     var out = batch

@@ -141,6 +141,8 @@ final class GemmKernel: OpKernel, @unchecked Sendable {
     let (m, ka) = transA ? (a[1], a[0]) : (a[0], a[1])
     let (kb, n) = transB ? (b[1], b[0]) : (b[0], b[1])
     guard ka == kb else { throw SecateurError.invalidModel("\(label): inner dims differ: A′ is \(m)×\(ka), B′ is \(kb)×\(n)") }
+    // BLAS takes 32-bit sizes.
+    guard (a + b).allSatisfy({ $0 < Int32.max }) else { throw SecateurError.unsupported("\(label): A \(a) or B \(b) is too large for BLAS") }
     return (m, n, ka)
   }
 
