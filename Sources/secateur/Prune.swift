@@ -86,7 +86,7 @@ struct Prune: ParsableCommand {
         }
         result = try JointPruner(model: m, options: o, evaluator: evaluator).search()
       }
-      try ModelLoader.save(result.model, to: output)
+      try ModelLoader.save(try PassManager.exportable(result.model), to: output)
       if json { print(result.json.encoded()) } else { print(result.text) }
       if let report { try FileIO.write(path: report, bytes: Array(result.json.encoded().utf8)) }
       if let svg { try FileIO.write(path: svg, bytes: Array(result.svg.utf8)) }

@@ -121,8 +121,11 @@ final class GemmKernel: OpKernel, @unchecked Sendable {
   let transA: Bool, transB: Bool
   /// Float copy of a constant B (weights), read in place of the input.
   let packedB: [Float]?
+  /// Applied to the float32 output in the same call (`FusedGemm`); `.none` for ONNX Gemm.
+  let activation: Activation
 
-  init(_ ctx: NodeContext) throws {
+  init(_ ctx: NodeContext, activation: Activation = .none) throws {
+    self.activation = activation
     _ = openBLASSingleThreaded
     label = ctx.label
     alpha = try ctx.float("alpha", 1)
@@ -168,6 +171,7 @@ final class GemmKernel: OpKernel, @unchecked Sendable {
     switch a.dataType {
     case .float:
       blas(Float.self, a, b, c, cs, y, m, n, k, useC, context)
+      if case .none = activation {} else { activation.apply(y.pointer(Float.self), count: m * n) }
     case .double:
       blas(Double.self, a, b, c, cs, y, m, n, k, useC, context)
     case .float16: loop(Float16.self, a, b, c, cs, y, m, n, k)
