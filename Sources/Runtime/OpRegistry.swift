@@ -33,6 +33,7 @@ public enum OpRegistry {
     TensorKernels.registrations,
     SoftmaxKernels.registrations,
     ResizeKernels.registrations,
+    CoverageKernels.registrations,
   ]
 
   static let table: [String: [OpRegistration]] = {
