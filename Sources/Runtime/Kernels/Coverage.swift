@@ -4,5 +4,5 @@ import ModelFormat
 /// control flow, signal processing and the rest. Each family lives in its own file; this list is
 /// the one place they join the registry.
 enum CoverageKernels {
-  static let registrations: [OpRegistration] = LossKernels.registrations
+  static let registrations: [OpRegistration] = LossKernels.registrations + AttentionKernels.registrations
 }
