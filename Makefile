@@ -13,7 +13,7 @@ MODELS   := build/models
 NODE_TESTS := build/node-tests
 APT_PACKAGES := libopenblas-dev libonnx-dev libprotobuf-dev python3-venv valgrind pkg-config
 
-.PHONY: all deps apt venv build cli models node-tests test test-swift test-node test-diff demo clean
+.PHONY: all deps apt venv build cli models node-tests test test-swift test-node test-diff demo clean pruning-table
 
 all: build
 
@@ -63,7 +63,7 @@ test-node: cli node-tests
 	$(RELEASE)/secateur-node-tests $(NODE_TESTS) --isolate --must-pass tests/node-must-pass.txt
 
 test-diff: cli models venv
-	SECATEUR_BIN=build/bin/secateur SECATEUR_MODELS=$(MODELS) $(PY) -m pytest -q tests/python/test_differential.py tests/python/test_onnx_io.py tests/python/test_optimizer.py
+	SECATEUR_BIN=build/bin/secateur SECATEUR_MODELS=$(MODELS) $(PY) -m pytest -q tests/python/test_differential.py tests/python/test_onnx_io.py tests/python/test_optimizer.py tests/python/test_pruning.py
 
 # Regenerates the must-pass list from the current results (review the diff before committing).
 update-must-pass: cli node-tests
@@ -72,6 +72,11 @@ update-must-pass: cli node-tests
 # --- demo --------------------------------------------------------------------------------------------
 demo: deps build models
 	$(PY) tools/demo.py --bin build/bin/secateur --models $(MODELS)
+
+# Regenerates PRUNING.md: channel/depth/spatial/joint pruning at 50 % and 30 % MACs (slow: searches).
+pruning-table: cli models venv
+	$(PY) tools/fetch_real_models.py --out $(MODELS)/real
+	$(PY) tools/pruning_table.py --bin build/bin/secateur --models $(MODELS) --out PRUNING.md
 
 clean:
 	rm -rf .build build

@@ -37,6 +37,7 @@ let package = Package(
     // MARK: - Unit test bundles
     .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat"]),
     .testTarget(name: "RuntimeTests", dependencies: ["ModelFormat", "Runtime", "Optimizer"]),
+    .testTarget(name: "OptimizerTests", dependencies: ["ModelFormat", "Optimizer", "Runtime"]),
   ],
   cxxLanguageStandard: .cxx17
 )

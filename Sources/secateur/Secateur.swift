@@ -7,7 +7,7 @@ struct Secateur: ParsableCommand {
     commandName: "secateur",
     abstract: "Run, optimize and prune ONNX models on the CPU.",
     version: "0.1.0",
-    subcommands: [Inspect.self, Run.self, Bench.self, Optimize.self])
+    subcommands: [Inspect.self, Run.self, Bench.self, Optimize.self, Prune.self])
 }
 
 /// Prints `error` to stderr and exits non-zero: every subcommand reports failures the same way.

@@ -1,0 +1,211 @@
+import ModelFormat
+
+/// Evolutionary search over (resolution, block keep mask, per-group channel ratios) under a budget, as
+/// in Single Path One-Shot (arXiv 1904.00420): a population of candidates, mutation and crossover of the
+/// fittest, and constraint-aware sampling — a candidate over budget (by a fast MACs estimate) is repaired
+/// by shrinking random genes until it fits, so evaluation time is spent only on feasible ones.
+struct Genome: Hashable {
+  var res: Int
+  var keepBlocks: [Bool]
+  var ratios: [Int]
+}
+
+extension JointPruner {
+  var resolutionChoices: [[Int]] {
+    let (h, w) = (resolution[0], resolution[1])
+    let m = max(1, options.resolutionMultiple)
+    var out: [[Int]] = [resolution]
+    var side = (h / m) * m
+    if side == h { side -= m }
+    while side >= max(m, Int(Double(h) * options.minResolutionScale)) {
+      let ww = max(m, Int((Double(w) * Double(side) / Double(h) / Double(m)).rounded()) * m)
+      out.append([side, ww])
+      side -= m
+    }
+    return out
+  }
+
+  var prunableGroups: [Int] { groups.groups.filter(\.isPrunable).map(\.id) }
+
+  func decision(_ g: Genome) -> PruneDecision {
+    var d = PruneDecision(resolution: resolutionChoices[g.res])
+    for (k, gid) in prunableGroups.enumerated() where g.ratios[k] > 0 {
+      let c = groups.groups[gid].channels
+      d.widths[gid] = max(1, Int((Double(c) * options.ratioChoices[g.ratios[k]]).rounded()))
+    }
+    for (k, keep) in g.keepBlocks.enumerated() where !keep { d.droppedBlocks.insert(blocks[k].id) }
+    return d
+  }
+
+  /// MACs of a decision estimated from the original per-node MACs: each Conv/Gemm scales with the kept
+  /// fraction of its input and output channels and (for convolutions) with the input area; nodes in
+  /// dropped blocks count zero.
+  func estimateMACs(_ d: PruneDecision) -> Double {
+    let area = Double(d.resolution[0] * d.resolution[1]) / Double(resolution[0] * resolution[1])
+    var dropped = Set<String>()
+    for b in blocks where d.droppedBlocks.contains(b.id) { dropped.formUnion(b.branch) }
+    func fraction(_ v: String) -> Double {
+      guard let l = groups.layouts[v], l.width > 0 else { return 1 }
+      var kept = 0.0
+      for s in l.segments {
+        let gi = groups.groupIndex(ofSpace: s.space)
+        let f = gi.flatMap { g in d.widths[g].map { Double($0) / Double(groups.groups[g].channels) } } ?? 1
+        kept += Double(s.width) * f
+      }
+      return kept / Double(l.width)
+    }
+    var total = 0.0
+    for (n, c) in zip(base.graph.nodes, nodeCosts) where c.macs > 0 {
+      if dropped.contains(DepthPruning.nodeName(n)) { continue }
+      let fo = fraction(n.outputs[0])
+      let depthwise = n.opType == "Conv" && (n.attribute("group")?.intValue ?? 1) > 1
+      let fi = depthwise ? 1 : fraction(n.inputs[0])
+      let spatial = n.opType == "Conv" || n.opType == "ConvTranspose" ? area : 1
+      total += Double(c.macs) * fi * fo * spatial
+    }
+    return total
+  }
+
+  /// Runs the search and returns the fittest feasible candidate with the whole search history.
+  public func search() throws -> PruneResult {
+    try prepareCalibration()
+    var rng = PruneRandom(seed: options.seed)
+    let dims = options.dimensions
+    let nRes = dims.contains(.spatial) ? resolutionChoices.count : 1
+    let nBlocks = blocks.count, nGroups = prunableGroups.count
+    let nRatios = dims.contains(.channel) ? options.ratioChoices.count : 1
+    var original = try originalCandidate(latency: true)
+    let limitMACs: Double
+    switch options.budget {
+    case .macs(let f): limitMACs = f * Double(baseMACs)
+    case .latencyMs(let ms): limitMACs = Double(baseMACs) * ms / max(1e-6, original.latencyMs ?? 1) * 1.15
+    }
+    say("original: \(baseMACs) MACs, \(baseParameters) parameters, \(original.latencyMs.map { "\(Int($0 * 100) / 100) ms" } ?? "")")
+    say("search space: \(nRes) resolutions, \(dims.contains(.depth) ? nBlocks : 0) removable blocks, \(dims.contains(.channel) ? nGroups : 0) channel groups")
+
+    func fits(_ g: Genome) -> Bool { estimateMACs(decision(g)) <= limitMACs }
+    func repair(_ g0: Genome) -> Genome? {
+      var g = g0
+      var tries = 0
+      while !fits(g) {
+        tries += 1
+        if tries > 400 { return nil }
+        var moves: [Int] = []
+        if g.res + 1 < nRes { moves.append(0) }
+        if dims.contains(.depth), g.keepBlocks.contains(true) { moves.append(1) }
+        if dims.contains(.channel), g.ratios.contains(where: { $0 + 1 < nRatios }) { moves.append(2) }
+        guard !moves.isEmpty else { return nil }
+        switch moves[rng.below(moves.count)] {
+        case 0: g.res += 1
+        case 1:
+          let kept = g.keepBlocks.indices.filter { g.keepBlocks[$0] }
+          g.keepBlocks[kept[rng.below(kept.count)]] = false
+        default:
+          let can = g.ratios.indices.filter { g.ratios[$0] + 1 < nRatios }
+          // Shrink several genes at once so deep nets reach the budget in few steps.
+          for _ in 0..<max(1, can.count / 8) { let k = can[rng.below(can.count)]; g.ratios[k] = min(nRatios - 1, g.ratios[k] + 1) }
+        }
+      }
+      return g
+    }
+    func random() -> Genome {
+      Genome(res: rng.below(nRes),
+             keepBlocks: (0..<nBlocks).map { _ in !dims.contains(.depth) || rng.uniform() < 0.75 },
+             ratios: (0..<nGroups).map { _ in rng.below(nRatios) })
+    }
+    let full = Genome(res: 0, keepBlocks: Array(repeating: true, count: nBlocks), ratios: Array(repeating: 0, count: nGroups))
+    // Uniform seeds: the largest uniform shrink along each enabled dimension that fits.
+    var seeds: [Genome] = []
+    if dims.contains(.channel), let g = (0..<nRatios).map({ Genome(res: 0, keepBlocks: full.keepBlocks, ratios: Array(repeating: $0, count: nGroups)) }).first(where: fits) { seeds.append(g) }
+    if dims.contains(.spatial), let g = (0..<nRes).map({ Genome(res: $0, keepBlocks: full.keepBlocks, ratios: full.ratios) }).first(where: fits) { seeds.append(g) }
+    if dims.contains(.depth) {
+      var g = full
+      let order = blocks.indices.sorted { blockMACs($0) > blockMACs($1) }
+      for k in order where !fits(g) { g.keepBlocks[k] = false }
+      if fits(g) { seeds.append(g) }
+    }
+
+    var history: [PruneCandidate] = []
+    var fitness: [Genome: Double] = [:]
+    func eval(_ g: Genome) throws {
+      if fitness[g] != nil { return }
+      let d = decision(g)
+      var c: PruneCandidate
+      do {
+        c = try evaluate(d, latency: { if case .latencyMs = options.budget { return true } else { return false } }())
+      } catch let e as SecateurError {
+        say("  candidate rejected: \(e.message)")
+        fitness[g] = -.infinity
+        return
+      }
+      switch options.budget {
+      case .macs: c.feasible = Double(c.macs) <= limitMACs * 1.005
+      case .latencyMs(let ms): c.feasible = (c.latencyMs ?? .infinity) <= ms
+      }
+      fitness[g] = c.feasible ? (c.fidelity?.cosine ?? 0) : -1 - Double(c.macs) / Double(baseMACs)
+      history.append(c)
+    }
+
+    var population: [Genome] = []
+    for s in seeds where !population.contains(s) { population.append(s) }
+    var attempts = 0
+    while population.count < options.population && attempts < options.population * 20 {
+      attempts += 1
+      if let g = repair(random()), !population.contains(g) { population.append(g) }
+    }
+    for g in population { try eval(g) }
+    func best() -> (Genome, Double)? { fitness.filter { $0.value > -.infinity }.max { $0.value < $1.value || ($0.value == $1.value && $0.key.hashValue < $1.key.hashValue) } }
+    say("initial population: \(population.count) candidates, best fidelity \(fmt(best()?.1 ?? 0))")
+    for gen in 1...max(1, options.generations) {
+      population.sort { (fitness[$0] ?? -.infinity) > (fitness[$1] ?? -.infinity) }
+      let parents = Array(population.prefix(max(2, options.population / 2)))
+      var children: [Genome] = []
+      var tries = 0
+      while children.count < options.population && tries < options.population * 20 && !parents.isEmpty {
+        tries += 1
+        var child: Genome
+        if rng.uniform() < 0.5 || parents.count < 2 {
+          child = parents[rng.below(parents.count)]
+          if dims.contains(.spatial), rng.uniform() < 0.2 { child.res = max(0, min(nRes - 1, child.res + (rng.below(2) == 0 ? -1 : 1))) }
+          for k in child.keepBlocks.indices where dims.contains(.depth) && rng.uniform() < 0.1 { child.keepBlocks[k].toggle() }
+          for k in child.ratios.indices where dims.contains(.channel) && rng.uniform() < 0.1 { child.ratios[k] = rng.below(nRatios) }
+        } else {
+          let a = parents[rng.below(parents.count)], b = parents[rng.below(parents.count)]
+          child = Genome(res: rng.below(2) == 0 ? a.res : b.res,
+                         keepBlocks: zip(a.keepBlocks, b.keepBlocks).map { rng.below(2) == 0 ? $0 : $1 },
+                         ratios: zip(a.ratios, b.ratios).map { rng.below(2) == 0 ? $0 : $1 })
+        }
+        guard let fixed = repair(child), fitness[fixed] == nil, !children.contains(fixed) else { continue }
+        children.append(fixed)
+      }
+      for c in children { try eval(c) }
+      population = Array(Set(population + children)).sorted {
+        let (fa, fb) = (fitness[$0] ?? -.infinity, fitness[$1] ?? -.infinity)
+        return fa != fb ? fa > fb : "\($0)" < "\($1)"
+      }
+      population = Array(population.prefix(options.population))
+      let b = best()
+      say("generation \(gen)/\(options.generations): \(history.count) evaluated, best fidelity \(fmt(b?.1 ?? 0))")
+    }
+    var chosen = history.filter(\.feasible).max { ($0.fidelity?.cosine ?? 0) < ($1.fidelity?.cosine ?? 0) }
+    let met = chosen != nil
+    if chosen == nil { chosen = history.min { $0.macs < $1.macs } }
+    guard var pick = chosen else { throw SecateurError.runtime("prune: no candidate could be built") }
+    if pick.latencyMs == nil, let f = try resized(pick.decision.resolution).first { pick.latencyMs = try evaluator.latencyMs(pick.model, feeds: f) }
+    if original.latencyMs == nil, let f = feeds.first { original.latencyMs = try evaluator.latencyMs(base, feeds: f) }
+    return PruneResult(pruner: self, original: original, chosen: pick, history: history, budgetMet: met)
+  }
+
+  func blockMACs(_ k: Int) -> Int {
+    let names = Set(blocks[k].branch)
+    return zip(base.graph.nodes, nodeCosts).filter { names.contains(DepthPruning.nodeName($0.0)) }.reduce(0) { $0 + $1.1.macs }
+  }
+}
+
+func fmt(_ x: Double, _ digits: Int = 4) -> String {
+  guard x.isFinite else { return "\(x)" }
+  var p = 1.0
+  for _ in 0..<digits { p *= 10 }
+  let v = (x * p).rounded() / p
+  return "\(v)"
+}
