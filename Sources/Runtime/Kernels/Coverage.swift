@@ -5,4 +5,5 @@ import ModelFormat
 /// the one place they join the registry.
 enum CoverageKernels {
   static let registrations: [OpRegistration] = LossKernels.registrations + AttentionKernels.registrations
+    + QuantizeKernels.registrations + RMSNormalizationKernels.registrations
 }
