@@ -5,5 +5,5 @@ import ModelFormat
 /// the one place they join the registry.
 enum CoverageKernels {
   static let registrations: [OpRegistration] = LossKernels.registrations + AttentionKernels.registrations
-    + QuantizeKernels.registrations + RMSNormalizationKernels.registrations
+    + QuantizeKernels.registrations + RMSNormalizationKernels.registrations + RecurrentKernels.registrations
 }
