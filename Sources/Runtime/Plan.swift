@@ -30,6 +30,9 @@ final class Plan: @unchecked Sendable {
   private(set) var steps: [Step] = []
   private(set) var arenaBytes = 0
   private(set) var workspaceOffset = 0
+  /// Where outputs a node computes but the graph omits (optional outputs named "") are written: a
+  /// region of the arena private to the step running at the time.
+  private(set) var omittedOutputOffset = 0
   private(set) var dynamic = false
   private let arenas = Mutex<[Buffer]>([])
 
@@ -47,6 +50,7 @@ final class Plan: @unchecked Sendable {
       locations[vid] = .input(k)
     }
     var maxWorkspace = 0
+    var maxOmitted = 0
     for s in program.steps {
       let inSpecs = s.inputs.map { $0 >= 0 ? specs[$0] : nil }
       let inValues = s.inputs.map { $0 >= 0 ? known[$0] : nil }
@@ -74,6 +78,11 @@ final class Plan: @unchecked Sendable {
       }
       let ws = s.kernel.workspaceBytes(inSpecs, outSpecs)
       maxWorkspace = max(maxWorkspace, ws)
+      var omitted = 0
+      for (k, spec) in outSpecs.enumerated() where k >= s.outputs.count || s.outputs[k] < 0 {
+        omitted += ((spec.byteCount ?? 0) + 63) & ~63
+      }
+      maxOmitted = max(maxOmitted, omitted)
       steps.append(Step(kernel: s.kernel, inputs: s.inputs, outputs: s.outputs, inputSpecs: inSpecs,
                         outputSpecs: outSpecs, workspace: ws, label: s.label))
     }
@@ -82,7 +91,7 @@ final class Plan: @unchecked Sendable {
       if case .input = locations[vid] { continue }
       locations[vid] = .output(k)
     }
-    try assignArena(program: program, workspace: maxWorkspace)
+    try assignArena(program: program, workspace: maxWorkspace, omitted: maxOmitted)
   }
 
   private func record(_ values: [Tensor], _ outputs: [Int], _ known: inout [Int: Tensor]) {
@@ -96,7 +105,7 @@ final class Plan: @unchecked Sendable {
   /// Greedy-by-size offset assignment over live ranges (the TFLite/MNN approach): the largest
   /// intermediates are placed first at the lowest offset that does not overlap any value live at the
   /// same time. Graph outputs get their own buffers (they outlive the run).
-  private func assignArena(program: Program, workspace: Int) throws {
+  private func assignArena(program: Program, workspace: Int, omitted: Int) throws {
     var first: [Int: Int] = [:], last: [Int: Int] = [:]
     for (i, s) in steps.enumerated() {
       for v in s.outputs where v >= 0 { if first[v] == nil { first[v] = i }; last[v] = i }
@@ -126,7 +135,8 @@ final class Plan: @unchecked Sendable {
       total = max(total, offset + it.size)
     }
     workspaceOffset = total
-    arenaBytes = total + ((workspace + 63) & ~63)
+    omittedOutputOffset = total + ((workspace + 63) & ~63)
+    arenaBytes = omittedOutputOffset + omitted
     guard arenaBytes <= program.memoryLimit else {
       throw SecateurError(.outOfMemory,
         "the model needs \(arenaBytes) bytes of intermediate memory for these input shapes, over the session limit of \(program.memoryLimit)")

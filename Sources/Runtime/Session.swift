@@ -149,14 +149,15 @@ public final class Session: @unchecked Sendable {
       }
       var outs: [TensorView] = []
       outs.reserveCapacity(step.outputSpecs.count)
+      var omitted = plan.omittedOutputOffset
       for (k, spec) in step.outputSpecs.enumerated() {
         let vid = k < step.outputs.count ? step.outputs[k] : -1
-        // An unused optional output still needs somewhere to go: the workspace is not it, so such
-        // outputs get planned space too (see assignArena); -1 only when the node omits the output.
         if vid >= 0, let p = pointer(vid) {
           outs.append(TensorView(spec: spec, data: p))
         } else {
-          outs.append(TensorView(spec: spec, data: context.workspace ?? arena.baseAddress))
+          // An output the graph omits still gets its own space (planned per step), never shared memory.
+          outs.append(TensorView(spec: spec, data: arena.baseAddress + omitted))
+          omitted += ((spec.byteCount ?? 0) + 63) & ~63
         }
       }
       try step.kernel.run(ins, outs, context)

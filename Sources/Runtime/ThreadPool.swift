@@ -45,8 +45,8 @@ public final class ThreadPool: @unchecked Sendable {
   }
 
   deinit {
-    stopping.store(true, ordering: .sequentiallyConsistent)
     pthread_mutex_lock(&mutex)
+    stopping.store(true, ordering: .sequentiallyConsistent)
     generation.add(1, ordering: .sequentiallyConsistent)
     pthread_cond_broadcast(&wake)
     pthread_mutex_unlock(&mutex)
@@ -101,15 +101,19 @@ public final class ThreadPool: @unchecked Sendable {
   }
 
   fileprivate func workerLoop() {
-    var seen = generation.load(ordering: .acquiring)
+    // Implementation note: start from generation 0, not the current value — a job (or deinit) may
+    // bump the generation before this thread first runs, and it must still take part in that job.
+    var seen = 0
     while true {
       var spins = 0
-      while generation.load(ordering: .acquiring) == seen {
+      while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .acquiring) {
         spins += 1
         if spins < spinLimit { spinPause(); continue }
         pthread_mutex_lock(&mutex)
         sleepers += 1
-        while generation.load(ordering: .acquiring) == seen { pthread_cond_wait(&wake, &mutex) }
+        while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .acquiring) {
+          pthread_cond_wait(&wake, &mutex)
+        }
         sleepers -= 1
         pthread_mutex_unlock(&mutex)
       }

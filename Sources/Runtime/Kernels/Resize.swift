@@ -91,6 +91,7 @@ final class ResizeKernel: OpKernel {
     var p = Params(outShape: x, scales: Array(repeating: 1, count: r), roiStart: Array(repeating: 0, count: r),
                    roiEnd: Array(repeating: 1, count: r))
     if let roi, !roi.isEmpty, transform == .tfCropAndResize {
+      guard roi.allSatisfy({ $0.isFinite && abs($0) < 1e9 }) else { throw SecateurError.invalidModel("\(label): roi \(roi) is not finite") }
       guard roi.count == 2 * ax.count else { throw SecateurError.invalidModel("\(label): roi has \(roi.count) values for \(ax.count) axes") }
       for (i, a) in ax.enumerated() { p.roiStart[a] = roi[i]; p.roiEnd[a] = roi[i + ax.count] }
     }
@@ -108,7 +109,9 @@ final class ResizeKernel: OpKernel {
         let s = (policy == .notLarger ? ratios.min() : ratios.max()) ?? 1
         for a in ax {
           p.scales[a] = s
-          p.outShape[a] = Int((s * Double(x[a]) + 0.5).rounded(.down))
+          let n = (s * Double(x[a]) + 0.5).rounded(.down)
+          guard n < Double(1 << 40) else { throw SecateurError.invalidModel("\(label): output dim \(n) is too large") }
+          p.outShape[a] = Int(n)
         }
       }
     } else if let scales, !scales.isEmpty {
@@ -190,7 +193,7 @@ final class ResizeKernel: OpKernel {
     case .ceil: i = c.rounded(.up)
     case .simple: i = scale < 1 ? c.rounded(.up) : c.rounded(.towardZero)
     }
-    return Int(min(max(i, 0), Double(inDim - 1)))
+    return i.isNaN ? 0 : Int(min(max(i, 0), Double(inDim - 1)))
   }
 
   func kernelWeight(_ t: Double) -> Double {
@@ -215,7 +218,7 @@ final class ResizeKernel: OpKernel {
                  outside: Array(repeating: false, count: outDim), identity: inDim == outDim)
     var w = [Double](repeating: 0, count: n)
     for o in 0..<outDim {
-      let c = sourceCoordinate(o, inDim: inDim, outDim: outDim, scale: scale, roi: roi)
+      let c = min(max(sourceCoordinate(o, inDim: inDim, outDim: outDim, scale: scale, roi: roi), -1e12), 1e12)
       if transform == .tfCropAndResize && (c < 0 || c > Double(inDim - 1)) { t.outside[o] = true }
       // The reference takes the left neighbour with ratio in (0, 1]: an exact integer uses ratio 1.
       let base = Int(c.rounded(.up)) - 1
@@ -272,38 +275,59 @@ final class ResizeKernel: OpKernel {
     guard let ws = context.workspace else { throw SecateurError.runtime("\(label): no workspace") }
     let largest = (workspaceBytes([x.spec], [y.spec]) - 128) / 2 / MemoryLayout<Float>.stride
     let bufs = [ws.assumingMemoryBound(to: Float.self), (ws + largest * 4).assumingMemoryBound(to: Float.self)]
-    try convertElements(from: x.dataType, x.data, to: .float, bufs[0], count: x.count, pool: context.pool, label)
-    var cur = 0
-    var shape = x.shape
+    var passes: [(axis: Int, taps: Taps)] = []
     var outside: [[Bool]] = Array(repeating: [], count: r)
     for a in passOrder(x.shape, y.shape) {
       let t = axisTaps(inDim: x.shape[a], outDim: y.shape[a], scale: p.scales[a], roi: (p.roiStart[a], p.roiEnd[a]))
       outside[a] = t.outside
-      if t.identity { continue }
-      let outer = product(shape[0..<a]), inner = product(shape[(a + 1)...])
-      resizePass(bufs[cur], bufs[1 - cur], outer: outer, inDim: x.shape[a], outDim: y.shape[a], inner: inner, t, context.pool)
-      shape[a] = y.shape[a]
-      cur = 1 - cur
+      if !t.identity { passes.append((a, t)) }
     }
-    if transform == .tfCropAndResize, outside.contains(where: { $0.contains(true) }) {
+    let extrapolate = transform == .tfCropAndResize && outside.contains(where: { $0.contains(true) })
+    // Float tensors are read and written in place of the first and last scratch buffers.
+    var cur: UnsafeMutablePointer<Float>
+    var next = 0
+    if x.dataType == .float {
+      cur = x.pointer(Float.self)
+    } else {
+      try convertElements(from: x.dataType, x.data, to: .float, bufs[0], count: x.count, pool: context.pool, label)
+      cur = bufs[0]
+      next = 1
+    }
+    var shape = x.shape
+    for (i, pass) in passes.enumerated() {
+      let a = pass.axis
+      let direct = i == passes.count - 1 && y.dataType == .float && !extrapolate
+      let dst = direct ? y.pointer(Float.self) : bufs[next]
+      let outer = product(shape[0..<a]), inner = product(shape[(a + 1)...])
+      resizePass(cur, dst, outer: outer, inDim: x.shape[a], outDim: y.shape[a], inner: inner, pass.taps, context.pool)
+      shape[a] = y.shape[a]
+      cur = dst
+      next = 1 - next
+    }
+    if extrapolate {
       let e = Float(extrapolation)
       let st = stridesOf(y.shape)
-      let b = bufs[cur]
+      if cur == x.pointer(Float.self) {
+        bufs[next].update(from: cur, count: y.count)
+        cur = bufs[next]
+      }
       for i in 0..<y.count {
         var rem = i
         for a in 0..<r {
           let c = rem / st[a]
           rem %= st[a]
-          if outside[a][c] { b[i] = e; break }
+          if outside[a][c] { cur[i] = e; break }
         }
       }
     }
-    try convertElements(from: .float, bufs[cur], to: y.dataType, y.data, count: y.count, pool: context.pool, label)
+    if cur != y.pointer(Float.self) {
+      try convertElements(from: .float, cur, to: y.dataType, y.data, count: y.count, pool: context.pool, label)
+    }
   }
 }
 
 /// One separable pass: dst[o, j, i] = Σ_k w[j,k] · src[o, idx[j,k], i].
-private func resizePass(_ src: UnsafeMutablePointer<Float>, _ dst: UnsafeMutablePointer<Float>, outer: Int, inDim: Int,
+private func resizePass(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, outer: Int, inDim: Int,
                         outDim: Int, inner: Int, _ t: ResizeKernel.Taps, _ pool: ThreadPool) {
   let n = t.taps
   t.index.withUnsafeBufferPointer { idx in

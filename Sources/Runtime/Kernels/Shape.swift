@@ -199,9 +199,15 @@ final class DropoutKernel: OpKernel {
   let label: String
   let ratioAttribute: Float
   let inputsForm: Bool
+  /// Before 10 the mask had the input's element type; from 10 it is bool.
+  let maskIsBool: Bool
+  let wantsMask: Bool
   init(_ ctx: NodeContext) throws {
     label = ctx.label
     inputsForm = ctx.opset >= 12
+    maskIsBool = ctx.opset >= 10
+    // Only produce the mask when the node names it: the session points unnamed outputs at scratch memory.
+    wantsMask = ctx.node.outputs.count > 1 && !ctx.node.outputs[1].isEmpty
     ratioAttribute = try ctx.float("ratio", 0.5)
   }
   func outputSpecs(_ inputs: [TensorSpec?], _ values: InputValues) throws -> [TensorSpec] {
@@ -218,11 +224,16 @@ final class DropoutKernel: OpKernel {
         throw SecateurError.unsupported("\(label): training-mode dropout with ratio \(ratio) is not supported")
       }
     }
-    return [x, TensorSpec(.bool, x.shape)]
+    if !maskIsBool { _ = try withCastType(x.dataType, label) { _ in 0 } }
+    return wantsMask ? [x, TensorSpec(maskIsBool ? .bool : x.dataType, x.shape)] : [x]
   }
   func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
     copyThrough(inputs, outputs)
-    if outputs.count > 1 { outputs[1].pointer(UInt8.self).update(repeating: 1, count: outputs[1].count) }
+    if outputs.count > 1 {
+      let m = outputs[1]
+      let one = try scalarBytes(1, m.dataType, label)
+      one.withUnsafeBytes { fillElements(m.data, count: m.count, value: $0.baseAddress!, elementSize: m.dataType.byteSize) }
+    }
   }
 }
 
@@ -291,7 +302,7 @@ final class RangeKernel: OpKernel {
     let n = ((limit - start) / delta).rounded(.up)
     guard n.isFinite, n < 1e12 else { throw SecateurError.invalidModel("\(label): range of \(n) elements is too large") }
     _ = try withCastType(s.dataType, label) { _ in 0 }
-    return [TensorSpec(s.dataType, [max(Int(n), 0)])]
+    return [TensorSpec(s.dataType, [Int(max(n, 0))])]
   }
   func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
     let y = outputs[0]
@@ -309,7 +320,7 @@ final class RangeKernel: OpKernel {
         try convertElements(from: t, s.data, to: .double, b.baseAddress!, count: 1, pool: context.pool, label)
         try convertElements(from: t, d.data, to: .double, b.baseAddress! + 8, count: 1, pool: context.pool, label)
       }
-      // Accumulate in the element type's precision like the reference (start + i·delta in double).
+      // start + i·delta in double, as numpy.arange, then rounded once to the element type.
       let vals = (0..<n).map { two[0] + Double($0) * two[1] }
       try vals.withUnsafeBytes { try convertElements(from: .double, $0.baseAddress!, to: t, y.data, count: n, pool: context.pool, label) }
     }

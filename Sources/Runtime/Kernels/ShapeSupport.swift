@@ -103,6 +103,10 @@ private func stridedCopyTyped<T: ByteElement>(_: T.Type, _ dst: UnsafeMutableRaw
   let inner = sh[rank - 1], si = ss[rank - 1], di = ds[rank - 1]
   let outer = product(sh[0..<(rank - 1)])
   let contiguous = si == 1 && di == 1
+  if di == 1, si != 1, inner >= 8, let m = (0..<(rank - 1)).last(where: { ss[$0] == 1 }), sh[m] >= 8 {
+    tiledTranspose(d, ds, s, ss, sh, m: m, pool)
+    return
+  }
   pool.parallelRanges(outer, grain: max(1, 32768 / max(inner, 1))) { range in
     var idx = [Int](repeating: 0, count: rank)
     var rem = range.lowerBound
@@ -134,6 +138,40 @@ private func stridedCopyTyped<T: ByteElement>(_: T.Type, _ dst: UnsafeMutableRaw
         dO -= ds[k] * idx[k]
         idx[k] = 0
         k -= 1
+      }
+    }
+  }
+}
+
+/// The transpose case of a strided copy: the output's inner axis is strided in the input while
+/// input axis `m` is contiguous. Copying 32×32 tiles of the (m, inner) plane keeps both the reads and
+/// the writes within a few cache lines instead of striding through the whole input per output row.
+private func tiledTranspose<T>(_ d: UnsafeMutablePointer<T>, _ ds: [Int], _ s: UnsafePointer<T>, _ ss: [Int], _ sh: [Int],
+                               m: Int, _ pool: ThreadPool) {
+  let rank = sh.count, tile = 32
+  let rows = sh[m], cols = sh[rank - 1], si = ss[rank - 1], dm = ds[m]
+  let others = (0..<(rank - 1)).filter { $0 != m }
+  let nOther = others.reduce(1) { $0 * sh[$1] }
+  let blocks = (rows + tile - 1) / tile
+  pool.parallelRanges(nOther * blocks, grain: max(1, 16384 / (tile * cols))) { range in
+    for t in range {
+      var rem = t / blocks
+      var so = 0, dO = 0
+      for k in others.reversed() {
+        let i = rem % sh[k]
+        rem /= sh[k]
+        so += i * ss[k]
+        dO += i * ds[k]
+      }
+      let a0 = (t % blocks) * tile, a1 = min(rows, a0 + tile)
+      var b0 = 0
+      while b0 < cols {
+        let b1 = min(cols, b0 + tile)
+        for a in a0..<a1 {
+          let dRow = d + dO + a * dm, sRow = s + so + a
+          for b in b0..<b1 { dRow[b] = sRow[b * si] }
+        }
+        b0 = b1
       }
     }
   }

@@ -153,9 +153,18 @@ final class CastKernel: OpKernel {
     if like {
       to = nil
     } else {
-      let raw = try ctx.int("to", 0)
-      guard let t = DataType(rawValue: Int32(truncatingIfNeeded: raw)), t != .undefined else {
-        throw ctx.error("attribute 'to' = \(raw) is not an ONNX element type")
+      let t: DataType
+      if let name = ctx.node.attribute("to")?.stringValue {
+        // Cast-1 named the type as a string ("FLOAT", "INT64", …).
+        guard let named = DataType.allCases.first(where: { "\($0)".uppercased() == name.uppercased() || onnxName($0) == name.uppercased() })
+        else { throw ctx.error("attribute 'to' = '\(name)' is not an ONNX element type") }
+        t = named
+      } else {
+        let raw = try ctx.int("to", 0)
+        guard let v = DataType(rawValue: Int32(truncatingIfNeeded: raw)), v != .undefined else {
+          throw ctx.error("attribute 'to' = \(raw) is not an ONNX element type")
+        }
+        t = v
       }
       to = t
       try requireCastable(t, label)
@@ -177,6 +186,17 @@ final class CastKernel: OpKernel {
       return
     }
     try convertElements(from: x.dataType, x.data, to: y.dataType, y.data, count: y.count, pool: context.pool, label)
+  }
+}
+
+/// The TensorProto.DataType enum name of `t` ("FLOAT", "INT64", …), as Cast-1 spells types.
+private func onnxName(_ t: DataType) -> String {
+  switch t {
+  case .float: return "FLOAT"
+  case .double: return "DOUBLE"
+  case .float16: return "FLOAT16"
+  case .bfloat16: return "BFLOAT16"
+  default: return "\(t)".uppercased()
   }
 }
 

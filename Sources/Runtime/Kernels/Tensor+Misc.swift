@@ -45,7 +45,7 @@ final class EyeLikeKernel: OpKernel {
     memset(y.data, 0, y.count * es)
     let one = try scalarBytes(1, y.dataType, label)
     for i in 0..<rows {
-      let j = i + k
+      let j = i &+ k
       if j >= 0 && j < cols { one.withUnsafeBytes { memcpy(y.data + (i * cols + j) * es, $0.baseAddress!, es) } }
     }
   }
@@ -107,6 +107,19 @@ final class CumSumKernel: OpKernel {
     let a = try normalizeAxis(readInts(inputs[1]).first ?? 0, rank: x.shape.count, label)
     let dim = x.shape.isEmpty ? 1 : x.shape[a]
     let outer = product(x.shape[0..<min(a, x.shape.count)]), inner = x.shape.isEmpty ? 1 : product(x.shape[(a + 1)...])
+    func scanWrapping<T: FixedWidthInteger>(_: T.Type) {
+      let s = x.pointer(T.self), d = outputs[0].pointer(T.self)
+      for o in 0..<outer {
+        for i in 0..<inner {
+          var acc: T = 0
+          for t in 0..<dim {
+            let j = reverse ? dim - 1 - t : t
+            let p = (o * dim + j) * inner + i
+            if exclusive { d[p] = acc; acc = acc &+ s[p] } else { acc = acc &+ s[p]; d[p] = acc }
+          }
+        }
+      }
+    }
     func scan<T: Numeric>(_: T.Type) {
       let s = x.pointer(T.self), d = outputs[0].pointer(T.self)
       for o in 0..<outer {
@@ -120,7 +133,14 @@ final class CumSumKernel: OpKernel {
         }
       }
     }
-    try withNumericType(x.dataType, label) { t in scan(t) }
+    // Integer sums wrap rather than trap on model-controlled values.
+    switch x.dataType {
+    case .int8: scanWrapping(Int8.self); case .int16: scanWrapping(Int16.self)
+    case .int32: scanWrapping(Int32.self); case .int64: scanWrapping(Int64.self)
+    case .uint8: scanWrapping(UInt8.self); case .uint16: scanWrapping(UInt16.self)
+    case .uint32: scanWrapping(UInt32.self); case .uint64: scanWrapping(UInt64.self)
+    default: try withNumericType(x.dataType, label) { t in scan(t) }
+    }
   }
 }
 
@@ -134,7 +154,7 @@ final class SpaceDepthKernel: OpKernel {
     label = ctx.label
     self.toSpace = toSpace
     block = try ctx.int("blocksize", 0)
-    guard block > 0 else { throw ctx.error("blocksize must be positive") }
+    guard block > 0, block < (1 << 20) else { throw ctx.error("blocksize \(block) must be in 1..<2^20") }
     let m = try ctx.string("mode", "DCR")
     guard m == "DCR" || m == "CRD" else { throw ctx.error("mode '\(m)' is not supported") }
     crd = m == "CRD"
@@ -144,6 +164,9 @@ final class SpaceDepthKernel: OpKernel {
     try requireMovable(x.dataType, label)
     guard x.rank == 4 else { throw SecateurError.invalidModel("\(label): input must be 4-D, got \(x.shape)") }
     let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3]), b = block
+    guard h < (1 << 40) / b, w < (1 << 40) / b, c < (1 << 40) / (b * b) else {
+      throw SecateurError.invalidModel("\(label): shape \(x.shape) with blocksize \(b) is too large")
+    }
     if toSpace {
       guard c % (b * b) == 0 else { throw SecateurError.invalidModel("\(label): channels \(c) not divisible by blocksize² \(b * b)") }
       return [TensorSpec(x.dataType, [n, c / (b * b), h * b, w * b])]

@@ -86,7 +86,9 @@ final class UniqueKernel: OpKernel {
     label = ctx.label
     axis = try ctx.intOrNil("axis")
     sorted = try ctx.int("sorted", 1) != 0
+    outputCount = max(1, min(4, ctx.node.outputs.count))
   }
+  let outputCount: Int
 
   struct Result { var first: [Int]; var inverse: [Int]; var counts: [Int]; var slices: Int; var shape: [Int]; var axis: Int }
 
@@ -132,8 +134,8 @@ final class UniqueKernel: OpKernel {
     guard let t = values[0] else { throw KernelError.needsValue(input: 0) }
     guard let d = t.doubleValues() else { throw SecateurError.unsupported("\(label): element type \(x.dataType) is not supported") }
     let r = try compute(d, x.shape)
-    return [TensorSpec(x.dataType, r.shape), TensorSpec(.int64, [r.slices]), TensorSpec(.int64, [r.inverse.count]),
-            TensorSpec(.int64, [r.slices])]
+    return Array([TensorSpec(x.dataType, r.shape), TensorSpec(.int64, [r.slices]), TensorSpec(.int64, [r.inverse.count]),
+                  TensorSpec(.int64, [r.slices])].prefix(outputCount))
   }
   func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
     guard let x = inputs[0] else { return }

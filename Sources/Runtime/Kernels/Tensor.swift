@@ -28,7 +28,8 @@ final class ConcatKernel: OpKernel {
   let axis: Int
   init(_ ctx: NodeContext) throws {
     label = ctx.label
-    guard let a = try ctx.intOrNil("axis") else { throw ctx.error("attribute 'axis' is required") }
+    // Concat-1 defaulted the axis to 1; from 4 it is required.
+    guard let a = try ctx.intOrNil("axis") ?? (ctx.opset < 4 ? 1 : nil) else { throw ctx.error("attribute 'axis' is required") }
     axis = a
   }
   func outputSpecs(_ inputs: [TensorSpec?], _ values: InputValues) throws -> [TensorSpec] {
@@ -90,7 +91,7 @@ final class SplitKernel: OpKernel {
     var split = attributeSplit
     if fromInput, inputs.count > 1, inputs[1] != nil { split = try values.ints(1, label) }
     if let split {
-      guard split.count == count, split.allSatisfy({ $0 >= 0 }), split.reduce(0, +) == dim else {
+      guard split.count == count, split.allSatisfy({ $0 >= 0 && $0 <= dim }), split.reduce(0, &+) == dim else {
         throw SecateurError.invalidModel("\(label): split \(split) does not divide dim \(dim) into \(count) parts")
       }
       return split
@@ -165,7 +166,7 @@ final class SliceKernel: OpKernel {
       let a = try normalizeAxis(axes[i], rank: x.count, label)
       guard seen.insert(a).inserted else { throw SecateurError.invalidModel("\(label): axis \(axes[i]) repeats") }
       let dim = x[a], step = steps[i]
-      guard step != 0 else { throw SecateurError.invalidModel("\(label): step must not be zero") }
+      guard step != 0, step != .min else { throw SecateurError.invalidModel("\(label): step \(step) is not allowed") }
       var s = starts[i] < 0 ? starts[i] + dim : starts[i]
       var e = ends[i] < 0 ? ends[i] + dim : ends[i]
       let n: Int
@@ -206,7 +207,7 @@ final class SliceKernel: OpKernel {
     var offset = 0
     for k in 0..<st.count { offset += p.starts[k] * st[k] }
     let es = x.dataType.byteSize
-    stridedCopy(dst: y.data, y.spec.strides, src: x.data + offset * es, zip(st, p.steps).map { $0 * $1 },
+    stridedCopy(dst: y.data, y.spec.strides, src: x.data + offset * es, zip(st, p.steps).map { $0 &* $1 },
                 shape: y.shape, elementSize: es, pool: context.pool)
   }
 }
@@ -254,7 +255,13 @@ final class TileKernel: OpKernel {
     guard reps.count == x.rank, reps.allSatisfy({ $0 >= 0 }) else {
       throw SecateurError.invalidModel("\(label): repeats \(reps) must be \(x.rank) non-negative counts")
     }
-    return [TensorSpec(x.dataType, zip(x.shape, reps).map { $0 * $1 })]
+    var out: [Int] = []
+    for (d, r) in zip(x.shape, reps) {
+      let (v, o) = d.multipliedReportingOverflow(by: r)
+      guard !o else { throw SecateurError.invalidModel("\(label): repeats \(reps) overflow shape \(x.shape)") }
+      out.append(v)
+    }
+    return [TensorSpec(x.dataType, out)]
   }
   func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
     guard let x = inputs[0] else { return }
