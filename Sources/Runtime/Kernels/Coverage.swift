@@ -6,5 +6,5 @@ import ModelFormat
 enum CoverageKernels {
   static let registrations: [OpRegistration] = LossKernels.registrations + AttentionKernels.registrations
     + QuantizeKernels.registrations + RMSNormalizationKernels.registrations + RecurrentKernels.registrations
-    + ControlFlowKernels.registrations
+    + ControlFlowKernels.registrations + MiscCoverageKernels.registrations
 }
