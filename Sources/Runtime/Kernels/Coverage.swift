@@ -7,5 +7,5 @@ enum CoverageKernels {
   static let registrations: [OpRegistration] = LossKernels.registrations + AttentionKernels.registrations
     + QuantizeKernels.registrations + RMSNormalizationKernels.registrations + RecurrentKernels.registrations
     + ControlFlowKernels.registrations + MiscCoverageKernels.registrations
-    + NonMaxSuppressionKernels.registrations
+    + NonMaxSuppressionKernels.registrations + RecurrentStateKernels.registrations
 }
