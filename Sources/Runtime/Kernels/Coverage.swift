@@ -8,4 +8,5 @@ enum CoverageKernels {
     + QuantizeKernels.registrations + RMSNormalizationKernels.registrations + RecurrentKernels.registrations
     + ControlFlowKernels.registrations + MiscCoverageKernels.registrations
     + NonMaxSuppressionKernels.registrations + RecurrentStateKernels.registrations
+    + EinsumKernels.registrations
 }
