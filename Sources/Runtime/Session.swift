@@ -76,6 +76,18 @@ public final class Session: @unchecked Sendable {
   /// Runs the model. `feeds` maps every input name to a tensor; returns the requested outputs (all when nil)
   /// in the order asked.
   public func run(_ feeds: [String: Tensor], outputNames: [String]? = nil) throws -> [Tensor] {
+    let inputTensors = try orderedInputs(feeds)
+    let wanted = try outputIndices(outputNames)
+    let all = try runAll(inputTensors)
+    return wanted.map { all[$0] }
+  }
+
+  /// The fed tensors in declaration order, after checking each against its declared input.
+  func orderedInputs(_ feeds: [String: Tensor]) throws -> [Tensor] {
+    for name in feeds.keys where !program.inputInfos.contains(where: { $0.name == name }) {
+      throw SecateurError.invalidArgument(
+        "'\(name)' is not an input of this model (inputs: \(program.inputInfos.map(\.name).joined(separator: ", ")))")
+    }
     var inputTensors: [Tensor] = []
     for info in program.inputInfos {
       guard let t = feeds[info.name] else {
@@ -84,19 +96,20 @@ public final class Session: @unchecked Sendable {
       try Session.check(t, against: info)
       inputTensors.append(t)
     }
-    for name in feeds.keys where !program.inputInfos.contains(where: { $0.name == name }) {
-      throw SecateurError.invalidArgument(
-        "'\(name)' is not an input of this model (inputs: \(program.inputInfos.map(\.name).joined(separator: ", ")))")
-    }
+    return inputTensors
+  }
+
+  /// Indices into `outputs` of the named outputs (all, in declaration order, when nil).
+  func outputIndices(_ names: [String]?) throws -> [Int] {
     var wanted: [Int] = []
-    for name in outputNames ?? program.outputInfos.map(\.name) {
+    for name in names ?? program.outputInfos.map(\.name) {
       guard let k = program.outputInfos.firstIndex(where: { $0.name == name }) else {
-        throw SecateurError.invalidArgument("'\(name)' is not an output of this model")
+        throw SecateurError.invalidArgument(
+          "'\(name)' is not an output of this model (outputs: \(program.outputInfos.map(\.name).joined(separator: ", ")))")
       }
       wanted.append(k)
     }
-    let all = try runAll(inputTensors)
-    return wanted.map { all[$0] }
+    return wanted
   }
 
   /// The plan for these input shapes (built on first use, then cached).
@@ -107,22 +120,28 @@ public final class Session: @unchecked Sendable {
     return p
   }
 
-  private func runAll(_ inputs: [Tensor]) throws -> [Tensor] {
+  func runAll(_ inputs: [Tensor]) throws -> [Tensor] {
     let specs = inputs.map { TensorSpec($0.dataType, $0.shape) }
     let plan = try plan(for: specs)
     if plan.dynamic { return try runNodeByNode(inputs) }
     return try runPlanned(plan, inputs)
   }
 
-  private func runPlanned(_ plan: Plan, _ inputs: [Tensor]) throws -> [Tensor] {
+  /// Runs a static plan. `destinations[k]`, when given, is where output `k` is written instead of a new
+  /// buffer (the caller has checked its size; `Tensor.init` checks it again).
+  func runPlanned(_ plan: Plan, _ inputs: [Tensor], into destinations: [Int: Buffer] = [:]) throws -> [Tensor] {
     var outputs: [Tensor] = []
-    for vid in program.outputIds {
+    for (k, vid) in program.outputIds.enumerated() {
       switch plan.locations[vid] {
       case .constant(let t): outputs.append(t)
-      case .input(let k): outputs.append(inputs[k])
+      case .input(let i): outputs.append(inputs[i])
       default:
         guard let s = plan.specs[vid] else { throw SecateurError.runtime("output '\(program.valueNames[vid])' has no shape") }
-        outputs.append(try Tensor(zeros: s.dataType, shape: s.shape))
+        if let b = destinations[k] {
+          outputs.append(try Tensor(dataType: s.dataType, shape: s.shape, buffer: b))
+        } else {
+          outputs.append(try Tensor(zeros: s.dataType, shape: s.shape))
+        }
       }
     }
     let arena = try plan.takeArena()
@@ -166,7 +185,7 @@ public final class Session: @unchecked Sendable {
   }
 
   /// Data-dependent shapes: evaluate each node on heap tensors with every input value known.
-  private func runNodeByNode(_ inputs: [Tensor]) throws -> [Tensor] {
+  func runNodeByNode(_ inputs: [Tensor]) throws -> [Tensor] {
     var values = [Tensor?](repeating: nil, count: program.valueNames.count)
     for (vid, t) in program.constants { values[vid] = t }
     for (k, vid) in program.inputIds.enumerated() { values[vid] = inputs[k] }

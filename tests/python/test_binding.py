@@ -1,0 +1,266 @@
+"""The Python binding (bindings/python/secateur) against onnxruntime.
+
+Runs on models built here with onnx.helper, and on tools/make_models.py's models (tiny_cnn, …) and
+tests/c/make_test_models.py's add.onnx. A model whose operators the library does not implement yet is
+skipped (session creation fails with SCT_UNSUPPORTED); any other failure fails the test, so the whole
+file runs once the kernels exist.
+
+Environment: SECATEUR_LIBRARY selects the library (default: the in-tree build, see secateur/_capi.py).
+"""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "bindings" / "python"))
+
+import secateur  # noqa: E402
+
+RTOL, ATOL = 1e-4, 1e-5
+
+DTYPES = [np.float32, np.float64, np.float16, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
+          np.uint32, np.uint64, np.bool_]
+ONNX_OF = {np.dtype(d): helper.np_dtype_to_tensor_dtype(np.dtype(d)) for d in DTYPES}
+
+
+def save(model: onnx.ModelProto, path: Path) -> Path:
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def opset_model(graph) -> onnx.ModelProto:
+    return helper.make_model(graph, ir_version=8, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory) -> Path:
+    """plain.onnx (x[batch,3] -> x, constant c -> c, no nodes: onnxruntime runs it too), dtypes.onnx (one
+    passthrough per dtype), and from tests/c/make_test_models.py passthrough.onnx (plain.onnx plus a dead
+    node of a made-up op, which only the optimizer makes runnable) and add.onnx."""
+    out = tmp_path_factory.mktemp("binding-models")
+    subprocess.run([sys.executable, str(REPO / "tests/c/make_test_models.py"), str(out)], check=True)
+    c = numpy_helper.from_array(np.array([1.5, -2.0], np.float32), "c")
+    save(opset_model(helper.make_graph(
+        [], "passthrough",
+        inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3])],
+        outputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3]),
+                 helper.make_tensor_value_info("c", TensorProto.FLOAT, [2])],
+        initializer=[c])), out / "plain.onnx")
+    values = [helper.make_tensor_value_info(f"in_{np.dtype(d).name}", ONNX_OF[np.dtype(d)], [2, None])
+              for d in DTYPES]
+    save(opset_model(helper.make_graph([], "dtypes", inputs=values, outputs=values)), out / "dtypes.onnx")
+    return out
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory):
+    """tools/make_models.py's models, generated on first use into a temporary directory."""
+    out = tmp_path_factory.mktemp("zoo")
+
+    def get(name: str) -> Path:
+        path = out / f"{name}.onnx"
+        if not path.is_file():
+            subprocess.run([sys.executable, str(REPO / "tools/make_models.py"), "--out", str(out), "--only", name],
+                           check=True, cwd=REPO)
+        return path
+
+    return get
+
+
+def session_or_skip(path, **kwargs) -> secateur.InferenceSession:
+    try:
+        return secateur.InferenceSession(path, **kwargs)
+    except secateur.SecateurError as e:
+        if e.status_name == "SCT_UNSUPPORTED":
+            pytest.skip(f"not supported by this build yet: {e}")
+        raise
+
+
+def node_args(args) -> list[tuple]:
+    return [(a.name, a.type, list(a.shape)) for a in args]
+
+
+def random_feed(sess, rng) -> dict:
+    feed = {}
+    for i in sess.get_inputs():
+        shape = [d if isinstance(d, int) else 1 for d in i.shape]
+        assert i.type == "tensor(float)", i
+        feed[i.name] = rng.standard_normal(shape).astype(np.float32)
+    return feed
+
+
+# ---- metadata ----------------------------------------------------------------------------------------
+
+def test_version_and_library():
+    assert secateur.__version__.count(".") == 2
+    assert Path(secateur.library_path).is_file()
+    assert issubclass(secateur.SecateurError, RuntimeError)
+
+
+def test_inputs_outputs_match_onnxruntime(models):
+    path = models / "plain.onnx"
+    ours, ref = secateur.InferenceSession(path), ort.InferenceSession(str(path))
+    assert node_args(ours.get_inputs()) == node_args(ref.get_inputs())
+    assert node_args(ours.get_outputs()) == node_args(ref.get_outputs())
+    assert ours.get_inputs()[0].shape == ["batch", 3]
+
+
+def test_types_and_unknown_dims_match_onnxruntime(models):
+    path = models / "dtypes.onnx"
+    ours, ref = secateur.InferenceSession(path), ort.InferenceSession(str(path))
+    assert node_args(ours.get_inputs()) == node_args(ref.get_inputs())
+    assert ours.get_inputs()[0].shape == [2, None]
+
+
+# ---- running -----------------------------------------------------------------------------------------
+
+def test_run_matches_onnxruntime(models):
+    path = models / "plain.onnx"
+    ours, ref = secateur.InferenceSession(path, threads=2), ort.InferenceSession(str(path))
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    got, want = ours.run(None, {"x": x}), ref.run(None, {"x": x})
+    assert len(got) == len(want) == 2
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and g.shape == w.shape
+        np.testing.assert_array_equal(g, w)
+    (c,) = ours.run(["c"], {"x": x})
+    np.testing.assert_array_equal(c, [1.5, -2.0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_every_dtype_round_trips(models, dtype):
+    path = models / "dtypes.onnx"
+    ours, ref = secateur.InferenceSession(path), ort.InferenceSession(str(path))
+    rng = np.random.default_rng(1)
+    feed = {i.name: (rng.standard_normal((2, 4)) * 50).astype(np.dtype(i.name[3:])) for i in ours.get_inputs()}
+    name = f"in_{np.dtype(dtype).name}"
+    (got,) = ours.run([name], feed)
+    (want,) = ref.run([name], feed)
+    assert got.dtype == want.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_non_contiguous_inputs_are_accepted(models):
+    sess = secateur.InferenceSession(models / "plain.onnx")
+    base = np.arange(24, dtype=np.float32).reshape(3, 8)
+    x = base[:, ::3][:, :3]  # strided view, shape (3, 3)
+    assert not x.flags.c_contiguous
+    (got, _) = sess.run(None, {"x": x})
+    np.testing.assert_array_equal(got, x)
+
+
+def test_outputs_own_their_memory(models):
+    sess = secateur.InferenceSession(models / "plain.onnx")
+    x = np.ones((2, 3), np.float32)
+    y, c = sess.run(None, {"x": x})
+    assert y.base is not None and type(y.base).__name__ == "_TensorOwner"  # no copy: a view of the library tensor
+    assert not np.shares_memory(y, x)  # a passed-through input is copied by the library, never aliased
+    y[:] = 7
+    c[:] = 7  # writing an output changes neither the input nor the model's constant
+    np.testing.assert_array_equal(x, 1)
+    _, c2 = sess.run(None, {"x": x})
+    np.testing.assert_array_equal(c2, [1.5, -2.0])
+    sess.close()
+    gc.collect()
+    np.testing.assert_array_equal(y, 7)  # outputs outlive their session
+
+
+def test_load_from_bytes(models):
+    data = (models / "plain.onnx").read_bytes()
+    sess = secateur.InferenceSession(data)
+    assert [o.name for o in sess.get_outputs()] == ["x", "c"]
+    sess = secateur.InferenceSession(bytearray(data), optimize=False)
+    assert sess.run(["c"], {"x": np.zeros((1, 3), np.float32)})[0].tolist() == [1.5, -2.0]
+
+
+def test_concurrent_runs_on_one_session(models):
+    sess = secateur.InferenceSession(models / "plain.onnx", threads=1)
+    errors = []
+
+    def work(seed: int):
+        rng = np.random.default_rng(seed)
+        for _ in range(50):
+            x = rng.standard_normal((4, 3)).astype(np.float32)
+            (y,) = sess.run(["x"], {"x": x})
+            if not np.array_equal(x, y):
+                errors.append(seed)
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+# ---- errors ------------------------------------------------------------------------------------------
+
+def expect_error(status: str, needle: str, fn, *args, **kwargs):
+    with pytest.raises(secateur.SecateurError) as info:
+        fn(*args, **kwargs)
+    assert info.value.status_name == status, str(info.value)
+    assert needle in str(info.value)
+
+
+def test_errors_carry_the_library_message(models, tmp_path):
+    path = models / "plain.onnx"
+    sess = secateur.InferenceSession(path)
+    x = np.zeros((2, 3), np.float32)
+    expect_error("SCT_INVALID_ARGUMENT", "'nope' is not an input of this model (inputs: x)", sess.run, None, {"nope": x})
+    expect_error("SCT_INVALID_ARGUMENT", "input 'x' was not given", sess.run, None, {})
+    expect_error("SCT_INVALID_ARGUMENT", "input 'x': got float64, the model expects float32",
+                 sess.run, None, {"x": x.astype(np.float64)})
+    expect_error("SCT_INVALID_ARGUMENT", "input 'x': got shape [2, 4]", sess.run, None, {"x": np.zeros((2, 4), np.float32)})
+    expect_error("SCT_INVALID_ARGUMENT", "'y' is not an output", sess.run, ["y"], {"x": x})
+    expect_error("SCT_INVALID_ARGUMENT", "numpy dtype <U1 is not supported", sess.run, None, {"x": np.array(["a"])})
+    expect_error("SCT_IO_ERROR", str(tmp_path / "missing.onnx"), secateur.InferenceSession, tmp_path / "missing.onnx")
+    data = path.read_bytes()
+    expect_error("SCT_INVALID_MODEL", "sct_model_load_memory", secateur.InferenceSession, data[: len(data) // 2])
+    expect_error("SCT_INVALID_ARGUMENT", "threads is -3", secateur.InferenceSession, path, threads=-3)
+    expect_error("SCT_UNSUPPORTED", "unused_node (Unused)", secateur.InferenceSession,
+                 models / "passthrough.onnx", optimize=False)
+    sess.close()
+    expect_error("SCT_INVALID_ARGUMENT", "closed", sess.run, None, {"x": x})
+
+
+# ---- optimizer ---------------------------------------------------------------------------------------
+
+def test_optimize_writes_a_runnable_model(models, tmp_path):
+    out = tmp_path / "optimized.onnx"
+    report = secateur.optimize(models / "passthrough.onnx", out)
+    assert "eliminate-dead-code: 1 nodes" in report
+    model = onnx.load(str(out))
+    onnx.checker.check_model(model)
+    assert len(model.graph.node) == 0
+    sess = secateur.InferenceSession(out, optimize=False)  # the dead custom op is gone
+    (c,) = sess.run(["c"], {"x": np.zeros((1, 3), np.float32)})
+    np.testing.assert_array_equal(c, [1.5, -2.0])
+    np.testing.assert_array_equal(ort.InferenceSession(str(out)).run(["c"], {"x": np.zeros((1, 3), np.float32)})[0], c)
+
+
+# ---- real operators (skipped until their kernels exist) ----------------------------------------------
+
+@pytest.mark.parametrize("name", ["add", "tiny_cnn", "mobilenet_v2_odd"])
+def test_models_match_onnxruntime(models, zoo, name):
+    path = models / "add.onnx" if name == "add" else zoo(name)
+    for optimize in (True, False):
+        sess = session_or_skip(path, threads=2, optimize=optimize)
+        ref = ort.InferenceSession(str(path))
+        feed = random_feed(sess, np.random.default_rng(3))
+        got, want = sess.run(None, feed), ref.run(None, feed)
+        assert node_args(sess.get_outputs()) == node_args(ref.get_outputs())
+        for g, w in zip(got, want):
+            assert g.shape == w.shape and g.dtype == w.dtype
+            np.testing.assert_allclose(g, w, rtol=RTOL, atol=ATOL, err_msg=f"{name} optimize={optimize}")
