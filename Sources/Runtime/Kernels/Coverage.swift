@@ -8,5 +8,5 @@ enum CoverageKernels {
     + QuantizeKernels.registrations + RMSNormalizationKernels.registrations + RecurrentKernels.registrations
     + ControlFlowKernels.registrations + MiscCoverageKernels.registrations
     + NonMaxSuppressionKernels.registrations + RecurrentStateKernels.registrations
-    + EinsumKernels.registrations + LpKernels.registrations
+    + EinsumKernels.registrations + LpKernels.registrations + GridSampleKernels.registrations
 }
