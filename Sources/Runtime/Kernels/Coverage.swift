@@ -9,5 +9,5 @@ enum CoverageKernels {
     + ControlFlowKernels.registrations + MiscCoverageKernels.registrations
     + NonMaxSuppressionKernels.registrations + RecurrentStateKernels.registrations
     + EinsumKernels.registrations + LpKernels.registrations + GridSampleKernels.registrations
-    + SignalKernels.registrations + GeometryKernels.registrations
+    + SignalKernels.registrations + GeometryKernels.registrations + TrainingKernels.registrations
 }
