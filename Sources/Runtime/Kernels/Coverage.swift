@@ -10,4 +10,5 @@ enum CoverageKernels {
     + NonMaxSuppressionKernels.registrations + RecurrentStateKernels.registrations
     + EinsumKernels.registrations + LpKernels.registrations + GridSampleKernels.registrations
     + SignalKernels.registrations + GeometryKernels.registrations + TrainingKernels.registrations
+    + ConvIntegerKernels.registrations
 }
