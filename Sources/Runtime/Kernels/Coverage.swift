@@ -5,10 +5,10 @@ import ModelFormat
 /// the one place they join the registry.
 enum CoverageKernels {
   static let registrations: [OpRegistration] = LossKernels.registrations + AttentionKernels.registrations
-    + QuantizeKernels.registrations + RMSNormalizationKernels.registrations + RecurrentKernels.registrations
+    + QuantizeKernels.registrations + RecurrentKernels.registrations
     + ControlFlowKernels.registrations + MiscCoverageKernels.registrations
     + NonMaxSuppressionKernels.registrations + RecurrentStateKernels.registrations
-    + EinsumKernels.registrations + LpKernels.registrations + GridSampleKernels.registrations
+    + EinsumKernels.registrations + CenterCropPadKernels.registrations + GridSampleKernels.registrations
     + SignalKernels.registrations + GeometryKernels.registrations + TrainingKernels.registrations
     + ConvIntegerKernels.registrations
 }

@@ -3,49 +3,12 @@ import ModelFormat
 import Glibc
 #endif
 
-/// `LpNormalization` (1; 22 widened types): x / ‖x‖ₚ along `axis` (p = 1 or 2), and `CenterCropPad`
-/// (18): per listed axis, center-crop or zero-pad to the target size (odd excess goes to the end).
-enum LpKernels {
+/// `CenterCropPad` (18): per listed axis, center-crop or zero-pad to the target size (odd excess goes
+/// to the end).
+enum CenterCropPadKernels {
   static let registrations: [OpRegistration] = [
-    OpRegistration("LpNormalization", since: 1) { try LpNormKernel($0) },
-    OpRegistration("LpNormalization", since: 22) { try LpNormKernel($0) },  // 22: more float types
     OpRegistration("CenterCropPad", since: 18) { try CenterCropPadKernel($0) },
   ]
-}
-
-final class LpNormKernel: OpKernel {
-  let label: String
-  let axis: Int, p: Int
-  init(_ ctx: NodeContext) throws {
-    label = ctx.label
-    axis = try ctx.int("axis", -1)
-    p = try ctx.int("p", 2)
-    guard p == 1 || p == 2 else { throw ctx.error("attribute p \(p): must be 1 or 2") }
-  }
-  func outputSpecs(_ inputs: [TensorSpec?], _ values: InputValues) throws -> [TensorSpec] {
-    let x = try required(inputs, 0, label)
-    try x.require([.float, .double, .float16, .bfloat16], label)
-    _ = try normalizeAxis(axis, rank: x.rank, label)
-    return [x]
-  }
-  func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
-    guard let xv = inputs[0] else { return }
-    let a = try normalizeAxis(axis, rank: xv.shape.count, label)
-    let x = try readAsDouble(xv.dataType, xv.data, count: xv.count, label)
-    let n = xv.shape.isEmpty ? 1 : xv.shape[a], inner = xv.shape.isEmpty ? 1 : xv.shape[(a + 1)...].reduce(1, *)
-    let outer = xv.shape.isEmpty ? 1 : xv.shape[..<a].reduce(1, *)
-    var y = x
-    for o in 0..<outer {
-      for i in 0..<inner {
-        var norm = 0.0
-        for k in 0..<n { let v = x[(o * n + k) * inner + i]; norm += p == 1 ? abs(v) : v * v }
-        if p == 2 { norm = norm.squareRoot() }
-        // A zero vector stays zero (as onnxruntime), not 0/0.
-        for k in 0..<n { y[(o * n + k) * inner + i] = norm == 0 ? 0 : x[(o * n + k) * inner + i] / norm }
-      }
-    }
-    try writeFromDouble(y, xv.dataType, outputs[0].data, saturate: true, rounding: .up, label)
-  }
 }
 
 final class CenterCropPadKernel: OpKernel {
