@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// Small ops from recent opsets: `BitCast` (26), `CumProd` (26), `Swish` (24), `SwiGLU` (28) and
-/// `RotaryEmbedding` (23). Element math goes through Double and is rounded to the element type once.
+/// `RotaryEmbedding` (23), plus `TensorScatter` (24). Element math goes through Double and is rounded to the element type once.
 enum MiscCoverageKernels {
   static let registrations: [OpRegistration] = [
     OpRegistration("BitCast", since: 26) { try BitCastKernel($0) },
@@ -12,6 +12,7 @@ enum MiscCoverageKernels {
     OpRegistration("Swish", since: 24) { try SwishKernel($0, glu: false) },
     OpRegistration("SwiGLU", since: 28) { try SwishKernel($0, glu: true) },
     OpRegistration("RotaryEmbedding", since: 23) { try RotaryEmbeddingKernel($0) },
+    OpRegistration("TensorScatter", since: 24) { try TensorScatterKernel($0) },
   ]
 }
 
@@ -194,5 +195,48 @@ final class RotaryEmbeddingKernel: OpKernel {
       }
     }
     try writeFromDouble(y, xv.dataType, outputs[0].data, saturate: true, rounding: .up, label)
+  }
+}
+
+/// `TensorScatter` (24): writes `update` into a copy of `past_cache` along `axis` (default −2) at
+/// write_indices[batch] (0 when absent), wrapping modulo the cache length in "circular" mode.
+final class TensorScatterKernel: OpKernel {
+  let label: String
+  let axis: Int
+  let circular: Bool
+  init(_ ctx: NodeContext) throws {
+    label = ctx.label
+    axis = try ctx.int("axis", -2)
+    let mode = try ctx.string("mode", "linear")
+    guard mode == "linear" || mode == "circular" else { throw ctx.error("mode '\(mode)' must be linear or circular") }
+    circular = mode == "circular"
+  }
+  func outputSpecs(_ inputs: [TensorSpec?], _ values: InputValues) throws -> [TensorSpec] {
+    let c = try required(inputs, 0, label), u = try required(inputs, 1, label)
+    let a = try normalizeAxis(axis, rank: c.rank, label)
+    guard c.dataType == u.dataType, c.rank == u.rank, c.dataType.byteSize > 0, a > 0,
+          (0..<c.rank).allSatisfy({ $0 == a ? u.shape[$0] <= c.shape[$0] : u.shape[$0] == c.shape[$0] }) else {
+      throw SecateurError.invalidModel("\(label): update \(u) does not fit cache \(c) along axis \(axis)")
+    }
+    return [c]
+  }
+  func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
+    guard let cv = inputs[0], let uv = inputs[1], let bytes = cv.spec.byteCount else { return }
+    let y = outputs[0]
+    if y.data != cv.data { y.data.copyMemory(from: cv.data, byteCount: bytes) }
+    let a = try normalizeAxis(axis, rank: cv.shape.count, label)
+    let es = cv.dataType.byteSize
+    let idx = try (inputs.count > 2 ? inputs[2] : nil).map { try readAsDouble($0.dataType, $0.data, count: $0.count, label).map { Int($0) } }
+    let outer = cv.shape[..<a].reduce(1, *), inner = cv.shape[(a + 1)...].reduce(1, *) * es
+    let maxLen = cv.shape[a], seq = uv.shape[a], perBatch = outer / max(cv.shape[0], 1)
+    for o in 0..<outer {
+      let start = idx?[min(o / max(perBatch, 1), (idx?.count ?? 1) - 1)] ?? 0
+      for s in 0..<seq {
+        var j = start + s
+        if circular { j = ((j % maxLen) + maxLen) % maxLen }
+        guard j >= 0, j < maxLen else { throw SecateurError.runtime("\(label): write index \(j) is outside the cache length \(maxLen)") }
+        (y.data + (o * maxLen + j) * inner).copyMemory(from: uv.data + (o * seq + s) * inner, byteCount: inner)
+      }
+    }
   }
 }
