@@ -34,6 +34,7 @@ public enum OpRegistry {
     SoftmaxKernels.registrations,
     ResizeKernels.registrations,
     FusedKernels.registrations,
+    CoverageKernels.registrations,
   ]
 
   static let table: [String: [OpRegistration]] = {
