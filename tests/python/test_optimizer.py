@@ -29,6 +29,11 @@ def model(nodes, inits, x_shape, y_name="y", opset=17):
                           [helper.make_tensor_value_info(y_name, TensorProto.FLOAT, None)], inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
     m.ir_version = 8
+    # The checker wants the output's shape: take it from onnxruntime's result on a random input.
+    y = ort_run(m, np.zeros(x_shape, np.float32))
+    out = m.graph.output[0].type.tensor_type
+    for d in y.shape:
+        out.shape.dim.add().dim_value = d
     onnx.checker.check_model(m, full_check=True)
     return m
 
