@@ -82,8 +82,10 @@ public struct UnfuseForExport: GraphPass {
   func activationNodes(_ act: ActivationSpec, input: String, output: String, name: String, opset: Int,
                        _ g: inout Graph) throws -> [Node] {
     let p = act.params
+    var made = 0
     func node(_ op: String, _ ins: [String], _ outs: [String], _ attrs: [Attribute] = []) -> Node {
-      Node(name: g.freshName(name + "_" + op.lowercased()), opType: op, inputs: ins, outputs: outs, attributes: attrs)
+      made += 1  // node names must be unique too: a decomposition may use one op twice
+      return Node(name: "\(name)_\(op.lowercased())\(made)", opType: op, inputs: ins, outputs: outs, attributes: attrs)
     }
     func scalar(_ v: Float, _ base: String) throws -> String {
       let n = g.freshName(name + "_" + base)
