@@ -39,6 +39,8 @@ public struct PruneDecision: Sendable, Hashable {
   public var widths: [Int: Int] = [:]
   public var droppedBlocks: Set<Int> = []
   public var resolution: [Int]
+  /// Group id → explicit kept channel indices (from a spec's `keep`); overrides the importance ranking.
+  public var keep: [Int: [Int]] = [:]
 }
 
 /// A built and measured candidate.
@@ -223,6 +225,19 @@ public final class JointPruner: @unchecked Sendable {
       }
       d.widths[g.id] = w
     }
+    for (k, idx) in spec.keep {
+      guard let g = groups.group(named: k) else { throw SecateurError.invalidArgument("prune spec: no channel group '\(k)'") }
+      guard let last = idx.last, last < g.channels else {
+        throw SecateurError.invalidArgument("prune spec: group \(g.key) has \(g.channels) channels; keep lists index \(idx.last ?? -1)")
+      }
+      if idx.count < g.channels && !g.isPrunable {
+        throw SecateurError.invalidArgument("prune spec: group \(g.key) cannot be pruned: \(g.frozenReasons.first ?? "no producer")")
+      }
+      if spec.widths[k] != nil || spec.ratios[k] != nil {
+        throw SecateurError.invalidArgument("prune spec: group '\(k)' is given both keep and a width/ratio")
+      }
+      if idx.count < g.channels { d.keep[g.id] = idx; d.widths[g.id] = idx.count } else { d.widths[g.id] = nil }
+    }
     for k in spec.dropBlocks {
       guard let b = blocks.first(where: { $0.key == k || $0.add == k }) else {
         throw SecateurError.invalidArgument("prune spec: no removable block '\(k)' (see --list)")
@@ -230,6 +245,7 @@ public final class JointPruner: @unchecked Sendable {
       d.droppedBlocks.insert(b.id)
     }
     d.widths = d.widths.filter { groups.groups[$0.key].isPrunable && $0.value < groups.groups[$0.key].channels }
+    d.keep = d.keep.filter { d.widths[$0.key] != nil }
     return d
   }
 
@@ -238,6 +254,10 @@ public final class JointPruner: @unchecked Sendable {
     var keep: [Int: [Int]] = [:]
     for (g, w0) in d.widths {
       let c = groups.groups[g].channels
+      if let explicit = d.keep[g] {
+        keep[g] = explicit
+        continue
+      }
       var w = w0
       if options.roundTo > 1 { w = min(c, ((w + options.roundTo - 1) / options.roundTo) * options.roundTo) }
       if w >= c { continue }
