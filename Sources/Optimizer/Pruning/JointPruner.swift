@@ -302,8 +302,13 @@ public final class JointPruner: @unchecked Sendable {
   /// (SPOS-style recalibration): with the original input statistics (μ₀, σ₀), BN (m, s = √(v+ε)) and
   /// the candidate's (μ, σ): s′ = s·σ/σ₀, m′ = μ − s′·(μ₀ − m)/s. For a trained net (m ≈ μ₀, s ≈ σ₀)
   /// this is plain re-estimation (m′ = μ, s′ = σ).
+  ///
+  /// (μ, σ) must be measured with every upstream BN already recalibrated, otherwise corrections compound
+  /// layer after layer (a one-pass estimate blows deep random-weight nets up by orders of magnitude).
+  /// `sequentialStatistics` measures them in one run of a probe graph in which every BN normalizes by
+  /// its batch statistics and then applies the recalibrated affine — the forward pass of training mode.
   func recalibrate(_ m: inout Model, keep: [Int: [Int]], hw: [Int]) throws {
-    let now = try bnStatistics(m, hw: hw)
+    let now = try sequentialStatistics(m, keep: keep, hw: hw)
     var g = m.graph
     var index: [String: Int] = [:]
     for (k, t) in g.initializers.enumerated() { index[t.name] = k }
@@ -338,6 +343,127 @@ public final class JointPruner: @unchecked Sendable {
     let read = Set(g.nodes.flatMap(\.inputs) + g.outputs.map(\.name) + g.inputs.map(\.name))
     g.initializers.removeAll { !read.contains($0.name) }
     m.graph = g
+  }
+
+  /// Per-channel (mean, variance) at every BN input of the candidate as it will be after recalibration.
+  /// Each BN of a probe copy becomes y = P·(x − μ_b)/σ_b + Q·x + R with batch statistics (μ_b, σ_b): P, R
+  /// give the recalibrated output distribution (P = γσ₀/s, R = γ(μ₀ − m)/s + β), Q keeps plain inference
+  /// for channels without usable reference statistics. The calibration samples run as one batch; when
+  /// the graph hard-codes batch 1, each sample runs alone and the statistics are pooled.
+  func sequentialStatistics(_ m: Model, keep: [Int: [Int]], hw: [Int]) throws -> [String: ([Double], [Double])] {
+    let samples = try resized(hw)
+    if samples.count > 1, let batched = try? sequentialStatistics(m, keep: keep, feeds: [Self.batch(samples)]) { return batched }
+    var pooled: [String: (Calibration.Moments)] = [:]
+    for f in samples {
+      for (k, (mu, va)) in try sequentialStatistics(m, keep: keep, feeds: [f]) {
+        if pooled[k] == nil { pooled[k] = Calibration.Moments(channels: mu.count) }
+        pooled[k]!.addMoments(mean: mu, variance: va)
+      }
+    }
+    return pooled.mapValues { ($0.mean, $0.variance) }
+  }
+
+  static func batch(_ samples: [[String: Tensor]]) throws -> [String: Tensor] {
+    var out: [String: Tensor] = [:]
+    for (name, t0) in samples[0] {
+      guard t0.dataType == .float, !t0.shape.isEmpty else { throw SecateurError.unsupported("non-float input") }
+      var values: [Float] = []
+      for s in samples {
+        guard let t = s[name], t.shape.dropFirst() == t0.shape.dropFirst() else { throw SecateurError.unsupported("ragged") }
+        values += t.floats
+      }
+      out[name] = try Tensor(name: name, values, shape: [t0.shape[0] * samples.count] + t0.shape.dropFirst(), dataType: .float)
+    }
+    return out
+  }
+
+  func sequentialStatistics(_ m: Model, keep: [Int: [Int]], feeds: [[String: Tensor]]) throws -> [String: ([Double], [Double])] {
+    let shapes = try evaluator.shapes(m)
+    var probe = m
+    var g = probe.graph
+    var index: [String: Int] = [:]
+    for (k, t) in g.initializers.enumerated() { index[t.name] = k }
+    let newAxes = (probe.opsetVersion(for: "") ?? 17) >= 18
+    var nodes: [Node] = []
+    var statOutputs: [(String, String, String)] = []
+    for n in g.nodes {
+      guard n.opType == "BatchNormalization", n.inputs.count == 5, n.outputs.count >= 1,
+            let rank = shapes[n.inputs[0]]?.count, rank >= 2,
+            let gi = index[n.inputs[1]], let bi = index[n.inputs[2]], let mi = index[n.inputs[3]], let vi = index[n.inputs[4]] else {
+        nodes.append(n)
+        continue
+      }
+      let name = DepthPruning.nodeName(n)
+      let gamma = g.initializers[gi].floats, beta = g.initializers[bi].floats
+      let mean = g.initializers[mi].floats, variance = g.initializers[vi].floats
+      let c = mean.count
+      let eps = Double(n.attribute("epsilon")?.floatValue ?? 1e-5)
+      let orig = groups.keptIndices(of: n.outputs[0], keep: keep) ?? Array(0..<c)
+      let ref = bnReference[name]
+      var P = [Float](repeating: 0, count: c), Q = P, R = P
+      for j in 0..<c {
+        let s = (Double(variance[j]) + eps).squareRoot()
+        let o = j < orig.count ? orig[j] : -1
+        if let (mu0, va0) = ref, orig.count == c, o >= 0, o < mu0.count, va0[o] > 1e-24 {
+          P[j] = Float(Double(gamma[j]) * va0[o].squareRoot() / s)
+          R[j] = Float(Double(gamma[j]) * (mu0[o] - Double(mean[j])) / s + Double(beta[j]))
+        } else {
+          Q[j] = Float(Double(gamma[j]) / s)
+          R[j] = Float(Double(beta[j]) - Double(gamma[j]) * Double(mean[j]) / s)
+        }
+      }
+      let cshape = [c] + Array(repeating: 1, count: rank - 2)
+      let axes = [0] + Array(2..<rank)
+      func v(_ s: String) -> String { g.freshName("\(name)_probe_\(s)") }
+      let (pN, qN, rN, epsN) = (v("P"), v("Q"), v("R"), v("eps"))
+      g.initializers.append(try Tensor(name: pN, P, shape: cshape, dataType: .float))
+      g.initializers.append(try Tensor(name: qN, Q, shape: cshape, dataType: .float))
+      g.initializers.append(try Tensor(name: rN, R, shape: cshape, dataType: .float))
+      g.initializers.append(try Tensor(name: epsN, [Float(1e-12)], shape: [], dataType: .float))
+      var axesInput: [String] = []
+      var axesAttr: [Attribute] = []
+      if newAxes {
+        let aN = v("axes")
+        g.initializers.append(try Tensor(name: aN, axes.map { Int64($0) }, shape: [axes.count], dataType: .int64))
+        axesInput = [aN]
+      } else {
+        axesAttr = [Attribute(name: "axes", value: .ints(axes))]
+      }
+      let keepdims = Attribute(name: "keepdims", value: .int(1))
+      let (mu, d, d2, va, ve, sd, xh, a, b, y0) = (v("mu"), v("d"), v("d2"), v("var"), v("ve"), v("sd"), v("xhat"), v("a"), v("b"), v("y0"))
+      let x = n.inputs[0]
+      nodes += [
+        Node(name: mu, opType: "ReduceMean", inputs: [x] + axesInput, outputs: [mu], attributes: axesAttr + [keepdims]),
+        Node(name: d, opType: "Sub", inputs: [x, mu], outputs: [d]),
+        Node(name: d2, opType: "Mul", inputs: [d, d], outputs: [d2]),
+        Node(name: va, opType: "ReduceMean", inputs: [d2] + axesInput, outputs: [va], attributes: axesAttr + [keepdims]),
+        Node(name: ve, opType: "Add", inputs: [va, epsN], outputs: [ve]),
+        Node(name: sd, opType: "Sqrt", inputs: [ve], outputs: [sd]),
+        Node(name: xh, opType: "Div", inputs: [d, sd], outputs: [xh]),
+        Node(name: a, opType: "Mul", inputs: [xh, pN], outputs: [a]),
+        Node(name: b, opType: "Mul", inputs: [x, qN], outputs: [b]),
+        Node(name: y0, opType: "Add", inputs: [a, b], outputs: [y0]),
+        Node(name: n.name, opType: "Add", inputs: [y0, rN], outputs: [n.outputs[0]]),
+      ]
+      statOutputs.append((name, mu, va))
+    }
+    if statOutputs.isEmpty { return [:] }
+    g.nodes = nodes
+    g.outputs = statOutputs.flatMap { [ValueInfo(name: $0.1, type: .tensor(.float, nil)), ValueInfo(name: $0.2, type: .tensor(.float, nil))] }
+    g.valueInfo = []
+    if let f = feeds.first {
+      for (i, info) in g.inputs.enumerated() where f[info.name] != nil {
+        g.inputs[i].type = .tensor(info.type?.tensorElementType ?? .float, f[info.name]!.shape.map { .value($0) })
+      }
+    }
+    probe.graph = g
+    let outs = try evaluator.outputs(probe, feeds: feeds)
+    var result: [String: ([Double], [Double])] = [:]
+    guard let o = outs.first else { return result }
+    for (k, (name, _, _)) in statOutputs.enumerated() where 2 * k + 1 < o.count {
+      result[name] = (o[2 * k].floats.map(Double.init), o[2 * k + 1].floats.map(Double.init))
+    }
+    return result
   }
 
   /// Applies a fixed spec and measures the result against the original.
