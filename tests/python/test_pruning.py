@@ -73,6 +73,15 @@ def test_drop_blocks_and_resolution(name, model_path, run_cli, tmp_path):
     compare_with_ort(run_cli, tmp_path, out)
 
 
+def test_drop_consecutive_blocks(model_path, run_cli, tmp_path):
+    """Every removable block at once: consecutive blocks chain their shortcuts."""
+    path = model_path("mobilenet_v2")
+    _, blocks = groups_and_blocks(run_cli, path)
+    out, m = prune_spec(run_cli, tmp_path, path, {"drop_blocks": blocks})
+    assert not [n for n in m.graph.node if n.op_type == "Add"]
+    compare_with_ort(run_cli, tmp_path, out)
+
+
 def se_concat_model():
     """Conv → BN → Relu → [SE: GAP → Conv → Relu → Conv → Sigmoid → Mul] → Concat(with a second conv)
     → Conv → Split → (Relu, Sigmoid) → Concat (swapped) → GAP → Flatten → Gemm."""

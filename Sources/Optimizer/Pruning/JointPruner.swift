@@ -11,8 +11,8 @@ public struct PruneOptions: Sendable {
   public var budget: Budget = .macs(0.5)
   public var dimensions: Set<PruneDimension> = Set(PruneDimension.allCases)
   public var seed: UInt64 = 0
-  public var population = 12
-  public var generations = 6
+  public var population = 8
+  public var generations = 4
   /// Calibration inputs (one feed set per sample, batch 1). Generated (standard normal) when empty.
   public var calibration: [[String: Tensor]] = []
   public var calibrationSamples = 4
@@ -288,11 +288,13 @@ public final class JointPruner: @unchecked Sendable {
     var c = PruneCandidate(decision: d, model: m, macs: cost.totalMACs, parameters: m.graph.parameterCount)
     if wantFidelity {
       try prepareCalibration()
+      var outputs: [[Tensor]]?
       if options.recalibrateBN && !bnReference.isEmpty {
-        try recalibrate(&m, keep: keep, hw: d.resolution)
+        outputs = try recalibrate(&m, keep: keep, hw: d.resolution)
         c.model = m
       }
-      c.fidelity = try Calibration.fidelity(try evaluator.outputs(m, feeds: try resized(d.resolution)), reference)
+      if outputs?.count != reference.count { outputs = try evaluator.outputs(m, feeds: try resized(d.resolution)) }
+      c.fidelity = try Calibration.fidelity(outputs!, reference)
     }
     if latency, let f = try resized(d.resolution).first { c.latencyMs = try evaluator.latencyMs(m, feeds: f) }
     return c
@@ -307,8 +309,10 @@ public final class JointPruner: @unchecked Sendable {
   /// layer after layer (a one-pass estimate blows deep random-weight nets up by orders of magnitude).
   /// `sequentialStatistics` measures them in one run of a probe graph in which every BN normalizes by
   /// its batch statistics and then applies the recalibrated affine — the forward pass of training mode.
-  func recalibrate(_ m: inout Model, keep: [Int: [Int]], hw: [Int]) throws {
-    let now = try sequentialStatistics(m, keep: keep, hw: hw)
+  /// Returns the recalibrated model's outputs on the calibration samples when the probe produced them.
+  @discardableResult
+  func recalibrate(_ m: inout Model, keep: [Int: [Int]], hw: [Int]) throws -> [[Tensor]]? {
+    let (now, outputs) = try sequentialStatistics(m, keep: keep, hw: hw)
     var g = m.graph
     var index: [String: Int] = [:]
     for (k, t) in g.initializers.enumerated() { index[t.name] = k }
@@ -343,6 +347,7 @@ public final class JointPruner: @unchecked Sendable {
     let read = Set(g.nodes.flatMap(\.inputs) + g.outputs.map(\.name) + g.inputs.map(\.name))
     g.initializers.removeAll { !read.contains($0.name) }
     m.graph = g
+    return outputs
   }
 
   /// Per-channel (mean, variance) at every BN input of the candidate as it will be after recalibration.
@@ -350,17 +355,35 @@ public final class JointPruner: @unchecked Sendable {
   /// give the recalibrated output distribution (P = γσ₀/s, R = γ(μ₀ − m)/s + β), Q keeps plain inference
   /// for channels without usable reference statistics. The calibration samples run as one batch; when
   /// the graph hard-codes batch 1, each sample runs alone and the statistics are pooled.
-  func sequentialStatistics(_ m: Model, keep: [Int: [Int]], hw: [Int]) throws -> [String: ([Double], [Double])] {
+  /// With batched samples the probe's graph outputs are also the recalibrated model's outputs on them
+  /// (its BNs then hold exactly these batch statistics), returned per sample; nil otherwise.
+  func sequentialStatistics(_ m: Model, keep: [Int: [Int]], hw: [Int]) throws
+    -> ([String: ([Double], [Double])], outputs: [[Tensor]]?) {
     let samples = try resized(hw)
-    if samples.count > 1, let batched = try? sequentialStatistics(m, keep: keep, feeds: [Self.batch(samples)]) { return batched }
+    if samples.count > 1, let (stats, outs) = try? sequentialStatistics(m, keep: keep, feeds: [Self.batch(samples)]) {
+      return (stats, try? Self.unbatch(outs, count: samples.count))
+    }
     var pooled: [String: (Calibration.Moments)] = [:]
     for f in samples {
-      for (k, (mu, va)) in try sequentialStatistics(m, keep: keep, feeds: [f]) {
+      for (k, (mu, va)) in try sequentialStatistics(m, keep: keep, feeds: [f]).0 {
         if pooled[k] == nil { pooled[k] = Calibration.Moments(channels: mu.count) }
         pooled[k]!.addMoments(mean: mu, variance: va)
       }
     }
-    return pooled.mapValues { ($0.mean, $0.variance) }
+    return (pooled.mapValues { ($0.mean, $0.variance) }, nil)
+  }
+
+  /// Splits batched outputs (first axis) into `count` samples of batch 1.
+  static func unbatch(_ outs: [Tensor], count: Int) throws -> [[Tensor]] {
+    var per: [[Tensor]] = Array(repeating: [], count: count)
+    for t in outs {
+      guard t.dataType == .float, let n = t.shape.first, n == count else { throw SecateurError.unsupported("unbatchable output") }
+      let v = t.floats, each = v.count / count
+      for i in 0..<count {
+        per[i].append(try Tensor(name: t.name, Array(v[(i * each)..<((i + 1) * each)]), shape: [1] + t.shape.dropFirst(), dataType: .float))
+      }
+    }
+    return per
   }
 
   static func batch(_ samples: [[String: Tensor]]) throws -> [String: Tensor] {
@@ -377,7 +400,8 @@ public final class JointPruner: @unchecked Sendable {
     return out
   }
 
-  func sequentialStatistics(_ m: Model, keep: [Int: [Int]], feeds: [[String: Tensor]]) throws -> [String: ([Double], [Double])] {
+  func sequentialStatistics(_ m: Model, keep: [Int: [Int]], feeds: [[String: Tensor]]) throws
+    -> ([String: ([Double], [Double])], outputs: [Tensor]) {
     let shapes = try evaluator.shapes(m)
     var probe = m
     var g = probe.graph
@@ -430,7 +454,8 @@ public final class JointPruner: @unchecked Sendable {
         axesAttr = [Attribute(name: "axes", value: .ints(axes))]
       }
       let keepdims = Attribute(name: "keepdims", value: .int(1))
-      let (mu, d, d2, va, ve, sd, xh, a, b, y0) = (v("mu"), v("d"), v("d2"), v("var"), v("ve"), v("sd"), v("xhat"), v("a"), v("b"), v("y0"))
+      // Full-size passes: mu, d, d², var, d·S, + T; everything else is per channel.
+      let (mu, d, d2, va, ve, sd, ps, sc, qm, sh, y0) = (v("mu"), v("d"), v("d2"), v("var"), v("ve"), v("sd"), v("ps"), v("scale"), v("qmu"), v("shift"), v("y0"))
       let x = n.inputs[0]
       nodes += [
         Node(name: mu, opType: "ReduceMean", inputs: [x] + axesInput, outputs: [mu], attributes: axesAttr + [keepdims]),
@@ -439,17 +464,19 @@ public final class JointPruner: @unchecked Sendable {
         Node(name: va, opType: "ReduceMean", inputs: [d2] + axesInput, outputs: [va], attributes: axesAttr + [keepdims]),
         Node(name: ve, opType: "Add", inputs: [va, epsN], outputs: [ve]),
         Node(name: sd, opType: "Sqrt", inputs: [ve], outputs: [sd]),
-        Node(name: xh, opType: "Div", inputs: [d, sd], outputs: [xh]),
-        Node(name: a, opType: "Mul", inputs: [xh, pN], outputs: [a]),
-        Node(name: b, opType: "Mul", inputs: [x, qN], outputs: [b]),
-        Node(name: y0, opType: "Add", inputs: [a, b], outputs: [y0]),
-        Node(name: n.name, opType: "Add", inputs: [y0, rN], outputs: [n.outputs[0]]),
+        Node(name: ps, opType: "Div", inputs: [pN, sd], outputs: [ps]),
+        Node(name: sc, opType: "Add", inputs: [ps, qN], outputs: [sc]),          // S = P/σ_b + Q
+        Node(name: qm, opType: "Mul", inputs: [mu, qN], outputs: [qm]),
+        Node(name: sh, opType: "Add", inputs: [qm, rN], outputs: [sh]),          // T = Q·μ_b + R
+        Node(name: y0, opType: "Mul", inputs: [d, sc], outputs: [y0]),
+        Node(name: n.name, opType: "Add", inputs: [y0, sh], outputs: [n.outputs[0]]),
       ]
       statOutputs.append((name, mu, va))
     }
-    if statOutputs.isEmpty { return [:] }
+    if statOutputs.isEmpty { return ([:], []) }
     g.nodes = nodes
-    g.outputs = statOutputs.flatMap { [ValueInfo(name: $0.1, type: .tensor(.float, nil)), ValueInfo(name: $0.2, type: .tensor(.float, nil))] }
+    let graphOutputs = g.outputs.map { ValueInfo(name: $0.name, type: .tensor($0.type?.tensorElementType ?? .float, nil)) }
+    g.outputs = graphOutputs + statOutputs.flatMap { [ValueInfo(name: $0.1, type: .tensor(.float, nil)), ValueInfo(name: $0.2, type: .tensor(.float, nil))] }
     g.valueInfo = []
     if let f = feeds.first {
       for (i, info) in g.inputs.enumerated() where f[info.name] != nil {
@@ -459,11 +486,12 @@ public final class JointPruner: @unchecked Sendable {
     probe.graph = g
     let outs = try evaluator.outputs(probe, feeds: feeds)
     var result: [String: ([Double], [Double])] = [:]
-    guard let o = outs.first else { return result }
-    for (k, (name, _, _)) in statOutputs.enumerated() where 2 * k + 1 < o.count {
-      result[name] = (o[2 * k].floats.map(Double.init), o[2 * k + 1].floats.map(Double.init))
+    guard let o = outs.first else { return (result, []) }
+    let first = graphOutputs.count
+    for (k, (name, _, _)) in statOutputs.enumerated() where first + 2 * k + 1 < o.count {
+      result[name] = (o[first + 2 * k].floats.map(Double.init), o[first + 2 * k + 1].floats.map(Double.init))
     }
-    return result
+    return (result, Array(o.prefix(first)))
   }
 
   /// Applies a fixed spec and measures the result against the original.
