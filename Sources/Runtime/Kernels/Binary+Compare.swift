@@ -48,12 +48,12 @@ final class CompareKernel<Op: CompareOp>: OpKernel {
     guard a.dataType == b.dataType else {
       throw SecateurError.invalidModel("\(label): input types \(a.dataType) and \(b.dataType) differ: they must match")
     }
-    try a.require(numericTypes.union([.bool]), label)
+    try a.require(ElementTypes.numeric.union([.bool]), label)
     return [TensorSpec(.bool, try broadcastShapes([a.shape, b.shape], label))]
   }
 
   func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
-    guard let a = input(inputs, 0), let b = input(inputs, 1), let out = outputs.first else { return }
+    guard let a = inputView(inputs, 0), let b = inputView(inputs, 1), let out = outputs.first else { return }
     let pool = context.pool
     switch a.dataType {
     case .float: broadcastBinary(CompareFn<Op, Float>(op: op), a, b, out, pool)
@@ -92,7 +92,7 @@ final class WhereKernel: OpKernel {
   }
 
   func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
-    guard let c = input(inputs, 0), let x = input(inputs, 1), let y = input(inputs, 2),
+    guard let c = inputView(inputs, 0), let x = inputView(inputs, 1), let y = inputView(inputs, 2),
           let out = outputs.first, out.count > 0 else { return }
     let plan = BroadcastPlan(outShape: out.shape, operandShapes: [c.shape, x.shape, y.shape])
     let sc = plan.step(0), sx = plan.step(1), sy = plan.step(2)

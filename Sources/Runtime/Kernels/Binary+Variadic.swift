@@ -6,14 +6,14 @@ extension BinaryKernels {
   static let variadicRegistrations: [OpRegistration] = [
     // 8: numpy broadcasting (before: equal shapes, which broadcasting also accepts).
     // 12: Max/Min accept integer types (the kernel always does).
-    OpRegistration("Sum") { c in VariadicKernel(AddOp(), c, types: floatTypes, mean: false) },
-    OpRegistration("Sum", since: 8) { c in VariadicKernel(AddOp(), c, types: floatTypes, mean: false) },
-    OpRegistration("Mean") { c in VariadicKernel(AddOp(), c, types: floatTypes, mean: true) },
-    OpRegistration("Mean", since: 8) { c in VariadicKernel(AddOp(), c, types: floatTypes, mean: true) },
-    OpRegistration("Max") { c in VariadicKernel(MaxOp(), c, types: numericTypes, mean: false) },
-    OpRegistration("Max", since: 8) { c in VariadicKernel(MaxOp(), c, types: numericTypes, mean: false) },
-    OpRegistration("Min") { c in VariadicKernel(MinOp(), c, types: numericTypes, mean: false) },
-    OpRegistration("Min", since: 8) { c in VariadicKernel(MinOp(), c, types: numericTypes, mean: false) },
+    OpRegistration("Sum") { c in VariadicKernel(AddOp(), c, types: ElementTypes.floats, mean: false) },
+    OpRegistration("Sum", since: 8) { c in VariadicKernel(AddOp(), c, types: ElementTypes.floats, mean: false) },
+    OpRegistration("Mean") { c in VariadicKernel(AddOp(), c, types: ElementTypes.floats, mean: true) },
+    OpRegistration("Mean", since: 8) { c in VariadicKernel(AddOp(), c, types: ElementTypes.floats, mean: true) },
+    OpRegistration("Max") { c in VariadicKernel(MaxOp(), c, types: ElementTypes.numeric, mean: false) },
+    OpRegistration("Max", since: 8) { c in VariadicKernel(MaxOp(), c, types: ElementTypes.numeric, mean: false) },
+    OpRegistration("Min") { c in VariadicKernel(MinOp(), c, types: ElementTypes.numeric, mean: false) },
+    OpRegistration("Min", since: 8) { c in VariadicKernel(MinOp(), c, types: ElementTypes.numeric, mean: false) },
   ]
 }
 
@@ -61,7 +61,7 @@ final class VariadicKernel<Op: ArithOp>: OpKernel {
   }
 
   func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
-    guard let out = outputs.first, let first = input(inputs, 0) else { return }
+    guard let out = outputs.first, let first = inputView(inputs, 0) else { return }
     let pool = context.pool
     let present = inputs.compactMap { $0 }
     if present.count == 1 {

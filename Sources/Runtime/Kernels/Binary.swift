@@ -63,7 +63,7 @@ protocol ArithOp: Sendable {
 }
 
 extension ArithOp {
-  var types: Set<DataType> { numericTypes }
+  var types: Set<DataType> { ElementTypes.numeric }
   func float<T: MathFloat>(_ a: T, _ b: T) -> T { a }
   func int<T: FixedWidthInteger>(_ a: T, _ b: T) -> T { a }
 }
@@ -127,7 +127,7 @@ final class ArithKernel<Op: ArithOp>: OpKernel {
   }
 
   func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
-    guard let a = input(inputs, 0), let b = input(inputs, 1), let out = outputs.first else { return }
+    guard let a = inputView(inputs, 0), let b = inputView(inputs, 1), let out = outputs.first else { return }
     runArith(op, a, b, out, context.pool)
   }
 }
@@ -181,15 +181,15 @@ struct XorOp: ArithOp {
   func int<T: FixedWidthInteger>(_ a: T, _ b: T) -> T { (a != 0) != (b != 0) ? 1 : 0 }
 }
 struct BitAndOp: ArithOp {
-  var types: Set<DataType> { intTypes }
+  var types: Set<DataType> { ElementTypes.ints }
   func int<T: FixedWidthInteger>(_ a: T, _ b: T) -> T { a & b }
 }
 struct BitOrOp: ArithOp {
-  var types: Set<DataType> { intTypes }
+  var types: Set<DataType> { ElementTypes.ints }
   func int<T: FixedWidthInteger>(_ a: T, _ b: T) -> T { a | b }
 }
 struct BitXorOp: ArithOp {
-  var types: Set<DataType> { intTypes }
+  var types: Set<DataType> { ElementTypes.ints }
   func int<T: FixedWidthInteger>(_ a: T, _ b: T) -> T { a ^ b }
 }
 /// Shift amounts that are negative or at least the width shift every bit out: 0, or the sign fill
@@ -197,14 +197,14 @@ struct BitXorOp: ArithOp {
 struct BitShiftOp: ArithOp {
   let left: Bool
   let signed: Bool
-  var types: Set<DataType> { signed ? intTypes : [.uint8, .uint16, .uint32, .uint64] }
+  var types: Set<DataType> { signed ? ElementTypes.ints : [.uint8, .uint16, .uint32, .uint64] }
   func int<T: FixedWidthInteger>(_ a: T, _ b: T) -> T {
     if b < 0 || b >= T.bitWidth { return left || a >= 0 ? 0 : 0 &- 1 }
     return left ? a &<< b : a &>> b
   }
 }
 struct PowOp: ArithOp {
-  var types: Set<DataType> { floatTypes }
+  var types: Set<DataType> { ElementTypes.floats }
   func float<T: MathFloat>(_ a: T, _ b: T) -> T { T.pow(a, b) }
 }
 
@@ -226,8 +226,8 @@ final class PowKernel: OpKernel {
 
   func outputSpecs(_ inputs: [TensorSpec?], _ values: InputValues) throws -> [TensorSpec] {
     let a = try required(inputs, 0, label), b = try required(inputs, 1, label)
-    try a.require(floatTypes.union([.int32, .int64]), label, "base")
-    try b.require(numericTypes, label, "exponent")
+    try a.require(ElementTypes.floats.union([.int32, .int64]), label, "base")
+    try b.require(ElementTypes.numeric, label, "exponent")
     if !mixedTypes && a.dataType != b.dataType {
       throw SecateurError.invalidModel("\(label): base \(a.dataType) and exponent \(b.dataType) types differ before opset 12")
     }
@@ -235,9 +235,9 @@ final class PowKernel: OpKernel {
   }
 
   func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
-    guard let a = input(inputs, 0), let b = input(inputs, 1), let out = outputs.first else { return }
+    guard let a = inputView(inputs, 0), let b = inputView(inputs, 1), let out = outputs.first else { return }
     let pool = context.pool
-    if a.dataType == b.dataType, floatTypes.contains(a.dataType) {
+    if a.dataType == b.dataType, ElementTypes.floats.contains(a.dataType) {
       runArith(PowOp(), a, b, out, pool)
       return
     }

@@ -38,7 +38,7 @@ final class ClipKernel: OpKernel {
 
   func outputSpecs(_ inputs: [TensorSpec?], _ values: InputValues) throws -> [TensorSpec] {
     let x = try required(inputs, 0, label)
-    try x.require(integers ? numericTypes : floatTypes, label)
+    try x.require(integers ? ElementTypes.numeric : ElementTypes.floats, label)
     for i in 1...2 {
       guard let b = optionalSpec(inputs, i) else { continue }
       guard b.dataType == x.dataType, b.elementCount == 1 else {
@@ -50,8 +50,8 @@ final class ClipKernel: OpKernel {
   }
 
   func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
-    guard let x = input(inputs, 0), let y = outputs.first else { return }
-    let lo = input(inputs, 1), hi = input(inputs, 2), pool = context.pool
+    guard let x = inputView(inputs, 0), let y = outputs.first else { return }
+    let lo = inputView(inputs, 1), hi = inputView(inputs, 2), pool = context.pool
     let n = min(x.count, y.count)
     func go<T: Comparable>(_: T.Type) {
       clip(x.pointer(T.self), y.pointer(T.self), n, lo.map { $0.pointer(T.self)[0] }, hi.map { $0.pointer(T.self)[0] }, pool)
@@ -115,19 +115,19 @@ final class PredicateKernel: OpKernel {
     let x = try required(inputs, 0, label)
     switch kind {
     case .isNaN, .isInf:
-      try x.require(floatTypes, label)
+      try x.require(ElementTypes.floats, label)
       return [TensorSpec(.bool, x.shape)]
     case .not:
       try x.require([.bool], label)
       return [x]
     case .bitwiseNot:
-      try x.require(intTypes, label)
+      try x.require(ElementTypes.ints, label)
       return [x]
     }
   }
 
   func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
-    guard let x = input(inputs, 0), let y = outputs.first else { return }
+    guard let x = inputView(inputs, 0), let y = outputs.first else { return }
     let n = min(x.count, y.count), pool = context.pool
     switch kind {
     case .isNaN, .isInf:

@@ -85,14 +85,14 @@ final class UnaryKernel<Op: UnaryOp>: OpKernel {
 
   func outputSpecs(_ inputs: [TensorSpec?], _ values: InputValues) throws -> [TensorSpec] {
     let x = try required(inputs, 0, label)
-    guard floatTypes.contains(x.dataType) || (allowIntegers && op.integerTypes.contains(x.dataType)) else {
+    guard ElementTypes.floats.contains(x.dataType) || (allowIntegers && op.integerTypes.contains(x.dataType)) else {
       throw SecateurError.unsupported("\(label): input element type \(x.dataType) is not supported")
     }
     return [x]
   }
 
   func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
-    guard let x = input(inputs, 0), let y = outputs.first else { return }
+    guard let x = inputView(inputs, 0), let y = outputs.first else { return }
     let n = min(x.count, y.count), pool = context.pool
     switch x.dataType {
     case .float: mapFloat(x.pointer(Float.self), y.pointer(Float.self), n, pool)

@@ -109,14 +109,15 @@ extension UInt16: DoubleConvertible {}
 extension UInt32: DoubleConvertible {}
 extension UInt64: DoubleConvertible {}
 
-/// The float element types (float, double, float16).
-let floatTypes: Set<DataType> = [.float, .double, .float16]
-/// Signed integer element types.
-let signedIntTypes: Set<DataType> = [.int8, .int16, .int32, .int64]
-/// Every integer element type.
-let intTypes: Set<DataType> = [.int8, .int16, .int32, .int64, .uint8, .uint16, .uint32, .uint64]
-/// Every numeric element type (bool excluded).
-let numericTypes: Set<DataType> = floatTypes.union(intTypes)
+/// Element type sets the elementwise, binary and reduce kernels accept.
+enum ElementTypes {
+  /// float, double, float16.
+  static let floats: Set<DataType> = [.float, .double, .float16]
+  static let signedInts: Set<DataType> = [.int8, .int16, .int32, .int64]
+  static let ints: Set<DataType> = [.int8, .int16, .int32, .int64, .uint8, .uint16, .uint32, .uint64]
+  /// Every numeric type (bool excluded).
+  static let numeric: Set<DataType> = floats.union(ints)
+}
 
 /// A two-operand element function, specialised per element type so inner loops have no dynamic dispatch.
 protocol ElementFn2 {
@@ -239,7 +240,7 @@ func parallelChunks(_ pool: ThreadPool?, _ count: Int, grain: Int = 16384, _ bod
 
 /// The input at `i`, or nil when absent or out of range.
 @inline(__always)
-func input(_ inputs: [TensorView?], _ i: Int) -> TensorView? { i < inputs.count ? inputs[i] : nil }
+func inputView(_ inputs: [TensorView?], _ i: Int) -> TensorView? { i < inputs.count ? inputs[i] : nil }
 
 /// The spec at `i`, or nil when absent or out of range.
 @inline(__always)

@@ -29,7 +29,7 @@ final class ArgKernel: OpKernel {
 
   func outputSpecs(_ inputs: [TensorSpec?], _ values: InputValues) throws -> [TensorSpec] {
     let x = try required(inputs, 0, label)
-    try x.require(numericTypes, label)
+    try x.require(ElementTypes.numeric, label)
     let rank = x.shape.count
     guard rank > 0 else { throw SecateurError.invalidModel("\(label): input must have rank at least 1") }
     let a = try normalizeAxis(axis, rank: rank, label)
@@ -42,7 +42,7 @@ final class ArgKernel: OpKernel {
   }
 
   func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
-    guard let x = input(inputs, 0), let y = outputs.first, !x.shape.isEmpty else { return }
+    guard let x = inputView(inputs, 0), let y = outputs.first, !x.shape.isEmpty else { return }
     let rank = x.shape.count
     let a = axis < 0 ? axis + rank : axis
     guard a >= 0, a < rank, x.shape[a] > 0 else { return }

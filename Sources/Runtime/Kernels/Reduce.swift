@@ -60,7 +60,7 @@ final class ReduceKernel: OpKernel {
   }
 
   private var types: Set<DataType> {
-    kind == .max || kind == .min ? numericTypes.union([.bool]) : numericTypes
+    kind == .max || kind == .min ? ElementTypes.numeric.union([.bool]) : ElementTypes.numeric
   }
 
   func outputSpecs(_ inputs: [TensorSpec?], _ values: InputValues) throws -> [TensorSpec] {
@@ -83,7 +83,7 @@ final class ReduceKernel: OpKernel {
   /// The reduced-axis mask for this run (validated by `outputSpecs`); nil = pass through.
   private func mask(_ inputs: [TensorView?], rank: Int) -> [Bool]? {
     var axes = axesAttribute ?? []
-    if axesFromInput, let a = input(inputs, 1), a.dataType == .int64 {
+    if axesFromInput, let a = inputView(inputs, 1), a.dataType == .int64 {
       let p = a.pointer(Int64.self)
       axes = (0..<a.count).map { Int(p[$0]) }
     }
@@ -91,7 +91,7 @@ final class ReduceKernel: OpKernel {
   }
 
   func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
-    guard let x = input(inputs, 0), let y = outputs.first else { return }
+    guard let x = inputView(inputs, 0), let y = outputs.first else { return }
     guard let mask = mask(inputs, rank: x.shape.count) else {
       if x.data != y.data, let bytes = x.spec.byteCount, y.spec.byteCount == bytes {
         y.data.copyMemory(from: x.data, byteCount: bytes)

@@ -35,7 +35,7 @@ final class SoftmaxKernel: OpKernel {
 
   func outputSpecs(_ inputs: [TensorSpec?], _ values: InputValues) throws -> [TensorSpec] {
     let x = try required(inputs, 0, label)
-    try x.require(floatTypes, label)
+    try x.require(ElementTypes.floats, label)
     let rank = x.shape.count
     // The 2-D coercion allows axis == rank (each lane is one element).
     let a = axis < 0 ? axis + rank : axis
@@ -56,7 +56,7 @@ final class SoftmaxKernel: OpKernel {
   }
 
   func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
-    guard let x = input(inputs, 0), let y = outputs.first, x.count > 0 else { return }
+    guard let x = inputView(inputs, 0), let y = outputs.first, x.count > 0 else { return }
     let (outer, k, inner) = layout(x.shape)
     switch x.dataType {
     case .float: compute(x.pointer(Float.self), y.pointer(Float.self), Float.self, outer, k, inner, context.pool)
