@@ -43,7 +43,9 @@ public func broadcastShapes(_ shapes: [[Int]], _ label: String) throws -> [Int] 
 /// Normalises a possibly negative axis into `0..<rank`, or throws naming the node.
 public func normalizeAxis(_ axis: Int, rank: Int, _ label: String) throws -> Int {
   let a = axis < 0 ? axis + rank : axis
-  guard a >= 0, a < max(rank, 1) || (rank == 0 && a == 0) else {
+  // Strictly inside [0, rank): callers index `shape[a]`, so a scalar has no valid axis (fuzz finding: Split
+  // on a rank-0 input trapped).
+  guard a >= 0, a < rank else {
     throw SecateurError.invalidModel("\(label): axis \(axis) is out of range for rank \(rank)")
   }
   return a
