@@ -37,6 +37,8 @@ let package = Package(
     // with sanitizers by mk/robustness.mk, and as a plain replayer otherwise.
     .target(name: "FuzzHarness", dependencies: ["ModelFormat", "Runtime"]),
     .target(name: "CFuzzerDriver"),
+    // `make soak`: many inferences with changing shapes, failing if resident memory grows after warm-up.
+    .executableTarget(name: "secateur-soak", dependencies: ["ModelFormat", "Runtime"], path: "Tests/Soak"),
     .executableTarget(name: "secateur-fuzz", dependencies: ["FuzzHarness", "ModelFormat", "CFuzzerDriver"]),
 
     // MARK: - Unit test bundles
