@@ -80,6 +80,13 @@ final class Plan: @unchecked Sendable {
       for (k, vid) in s.outputs.enumerated() where vid >= 0 && k < outSpecs.count {
         specs[vid] = outSpecs[k]
       }
+      // Every output fits the limit before a kernel sizes its scratch from them (fuzz finding: Resize's
+      // scratch size overflowed on a huge output shape).
+      for spec in outSpecs {
+        guard let b = spec.byteCount, b <= program.memoryLimit else {
+          throw SecateurError(.outOfMemory, "\(s.label): output \(spec) exceeds the session memory limit of \(program.memoryLimit) bytes")
+        }
+      }
       let ws = s.kernel.workspaceBytes(inSpecs, outSpecs)
       guard ws >= 0, ws <= program.memoryLimit else {
         throw SecateurError(.outOfMemory, "\(s.label): scratch of \(ws) bytes exceeds the session memory limit of \(program.memoryLimit)")
