@@ -8,8 +8,8 @@ import Runtime
 /// libFuzzer's `-malloc_limit_mb`, or a hang is a bug. Used by `secateur-fuzz` and by the regression
 /// tests that replay every crash the fuzzer found (tests/fuzz/regressions).
 public enum FuzzPipeline {
-  /// Session memory cap while fuzzing: small, so a model that passes it cannot exhaust the fuzzer's RSS limit.
-  public static let memoryLimit = 64 << 20
+  /// Session memory cap while fuzzing (16 MiB): small, so units stay fast and a model that passes it cannot exhaust the fuzzer's RSS limit.
+  public static let memoryLimit = 16 << 20
   /// Largest generated input, in elements (the harness's own allocation, not the runtime's).
   static let maxInputElements = 1 << 16
 

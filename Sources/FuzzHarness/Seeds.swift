@@ -124,7 +124,7 @@ public enum FuzzSeeds {
       Node(name: "rmean", opType: "ReduceMean", inputs: ["s"], outputs: ["m"], attributes: [ints("axes", [2]), int("keepdims", 1)]),
       Node(name: "rsum", opType: "ReduceSum", inputs: ["s", "rax"], outputs: ["r"], attributes: [int("keepdims", 0)]),
       Node(name: "argmax", opType: "ArgMax", inputs: ["m"], outputs: ["i"], attributes: [int("axis", -1)]),
-    ], inputs: [input("x", [.symbol("N"), .value(3), .value(5)])], outputs: ["y", "r"], initializers: [try i64("rax", [-1])])
+    ], inputs: [input("x", [.symbol("N"), .value(3), .value(5)])], outputs: ["i", "r"], initializers: [try i64("rax", [-1])])
   }
 
   static func expandTileWhere() throws -> Model {
@@ -156,8 +156,8 @@ public enum FuzzSeeds {
       Node(name: "scatter", opType: "ScatterElements", inputs: ["x", "si", "x"], outputs: ["s"], attributes: [int("axis", 1)]),
       Node(name: "onehot", opType: "OneHot", inputs: ["oi", "depth", "ov"], outputs: ["o"], attributes: [int("axis", -1)]),
       Node(name: "snd", opType: "ScatterND", inputs: ["s", "ndi", "upd"], outputs: ["y"]),
-    ], inputs: [input("x", [.value(2), .value(4)]), input("si", [.value(2), .value(4)], .int64)], outputs: ["y", "o"],
-       initializers: [try i64("oi", [0, 3, -1]), try i64("depth", [4]), try f32("ov", [2]),
+    ], inputs: [input("x", [.value(2), .value(4)])], outputs: ["y", "o"],
+       initializers: [try Tensor(name: "si", [Int64]([0, 1, 2, 3, 3, 2, 1, -4]), shape: [2, 4], dataType: .int64), try i64("oi", [0, 3, -1]), try i64("depth", [4]), try f32("ov", [2]),
                       try Tensor(name: "ndi", [Int64]([1, 3]), shape: [1, 2], dataType: .int64),
                       try f32("upd", [1])])
   }

@@ -7,14 +7,14 @@ import Testing
 /// tasks), each with its own inputs and shapes; every output must equal a single-threaded run of the same
 /// session on the same input, bit for bit. `make tsan` runs these under ThreadSanitizer.
 enum ConcurrencyFixture {
-  /// x[N, 12] → MatMul → Add → Relu → Softmax → Transpose → Concat with itself, plus a data-dependent
+  /// x[N, 12] → Mul → Add → Relu → Softmax → Transpose → Concat with itself, plus a data-dependent
   /// Reshape (target fed as an input) so both the planned and the node-by-node paths are shared.
   static func model() throws -> Model {
     let c = 12
-    let w = try Tensor(name: "w", (0..<(c * c)).map { Float(($0 * 5) % 11) * 0.1 - 0.5 }, shape: [c, c], dataType: .float)
+    let w = try Tensor(name: "w", (0..<c).map { Float(($0 * 5) % 11) * 0.1 - 0.5 }, shape: [c], dataType: .float)
     let b = try Tensor(name: "b", (0..<c).map { Float($0 % 3) * 0.2 }, shape: [c], dataType: .float)
     let g = Graph(name: "concurrency", nodes: [
-      Node(name: "mm", opType: "MatMul", inputs: ["x", "w"], outputs: ["m"]),
+      Node(name: "mm", opType: "Mul", inputs: ["x", "w"], outputs: ["m"]),
       Node(name: "add", opType: "Add", inputs: ["m", "b"], outputs: ["a"]),
       Node(name: "relu", opType: "Relu", inputs: ["a"], outputs: ["r"]),
       Node(name: "softmax", opType: "Softmax", inputs: ["r"], outputs: ["s"], attributes: [Attribute(name: "axis", value: .int(-1))]),
@@ -44,11 +44,10 @@ enum ConcurrencyFixture {
   let threads = 8, iterations = 40
   let session = try Session(model: try ConcurrencyFixture.model(), options: SessionOptions(threads: 2))
   // The single-threaded reference: the same session, the same inputs, one call at a time.
-  var expected: [[[[UInt32]]]] = []
-  for t in 0..<threads {
-    expected.append(try (0..<iterations).map { r in
+  let expected: [[[[UInt32]]]] = try (0..<threads).map { t in
+    try (0..<iterations).map { r in
       ConcurrencyFixture.bits(try session.run(try ConcurrencyFixture.feeds(thread: t, iteration: r)))
-    })
+    }
   }
   let mismatches = FailureLog()
   let start = DispatchSemaphore(value: 0)

@@ -31,10 +31,10 @@ func mb(_ b: Int) -> String {
 
 func soakModel() throws -> Model {
   let c = 16
-  let w = try Tensor(name: "w", (0..<(c * c)).map { Float(($0 * 7) % 13) * 0.05 - 0.3 }, shape: [c, c], dataType: .float)
+  let w = try Tensor(name: "w", (0..<c).map { Float(($0 * 7) % 13) * 0.05 - 0.3 }, shape: [c], dataType: .float)
   let b = try Tensor(name: "b", (0..<c).map { Float($0 % 5) * 0.1 }, shape: [c], dataType: .float)
   let nodes = [
-    Node(name: "mm", opType: "MatMul", inputs: ["x", "w"], outputs: ["m"]),
+    Node(name: "mm", opType: "Mul", inputs: ["x", "w"], outputs: ["m"]),
     Node(name: "add", opType: "Add", inputs: ["m", "b"], outputs: ["a"]),
     Node(name: "relu", opType: "Relu", inputs: ["a"], outputs: ["r"]),
     Node(name: "softmax", opType: "Softmax", inputs: ["r"], outputs: ["s"], attributes: [Attribute(name: "axis", value: .int(-1))]),
