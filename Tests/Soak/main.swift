@@ -4,7 +4,8 @@
 //
 // The model mixes planned (static-shape) and node-by-node (data-dependent) signatures: the batch cycles
 // through 48 sizes, more than the session's plan cache keeps, so plans are built, cached, evicted and
-// rebuilt throughout; every 7th run also feeds a reshape target that makes the shape data-dependent.
+// rebuilt throughout; every 7th run goes to a second session whose reshape target is an input, so its
+// shapes are data-dependent and it runs node by node.
 // RSS is read from /proc/self/statm every 500 runs.
 import ModelFormat
 import Runtime
@@ -29,7 +30,9 @@ func mb(_ b: Int) -> String {
   return "\(tenths / 10).\(abs(tenths % 10)) MiB"
 }
 
-func soakModel() throws -> Model {
+/// `dynamic`: the Reshape target is a graph input (data-dependent shapes: node-by-node execution);
+/// otherwise it is an initializer and every signature gets a static plan with an arena.
+func soakModel(dynamic: Bool) throws -> Model {
   let c = 16
   let w = try Tensor(name: "w", (0..<c).map { Float(($0 * 7) % 13) * 0.05 - 0.3 }, shape: [c], dataType: .float)
   let b = try Tensor(name: "b", (0..<c).map { Float($0 % 5) * 0.1 }, shape: [c], dataType: .float)
@@ -41,11 +44,12 @@ func soakModel() throws -> Model {
     Node(name: "reshape", opType: "Reshape", inputs: ["s", "shape"], outputs: ["y"]),
     Node(name: "sum", opType: "ReduceSum", inputs: ["y"], outputs: ["z"], attributes: [Attribute(name: "keepdims", value: .int(0))]),
   ]
+  let target = try Tensor(name: "shape", [Int64(-1), Int64(4)], shape: [2], dataType: .int64)
   let g = Graph(name: "soak", nodes: nodes,
-                inputs: [ValueInfo(name: "x", type: .tensor(.float, [.symbol("N"), .value(c)])),
-                         ValueInfo(name: "shape", type: .tensor(.int64, [.value(2)]))],
+                inputs: [ValueInfo(name: "x", type: .tensor(.float, [.symbol("N"), .value(c)]))]
+                  + (dynamic ? [ValueInfo(name: "shape", type: .tensor(.int64, [.value(2)]))] : []),
                 outputs: [ValueInfo(name: "y", type: .tensor(.float, nil)), ValueInfo(name: "z", type: .tensor(.float, nil))],
-                initializers: [w, b])
+                initializers: [w, b] + (dynamic ? [] : [target]))
   return Model(graph: g, opsetImports: [OpsetImport(domain: "", version: 17)])
 }
 
@@ -61,7 +65,8 @@ while let a = args.next() {
 }
 
 do {
-  let session = try Session(model: try soakModel(), options: SessionOptions(threads: 2))
+  let planned = try Session(model: try soakModel(dynamic: false), options: SessionOptions(threads: 2))
+  let dynamic = try Session(model: try soakModel(dynamic: true), options: SessionOptions(threads: 2))
   let warmup = max(1, runs / 10)
   var baseline = 0, peak = 0, samples: [(Int, Int)] = []
   let start = residentBytes()
@@ -69,7 +74,8 @@ do {
     let n = 1 + (i * 37) % 48
     let x = try Tensor((0..<(n * 16)).map { Float(($0 + i) % 11) * 0.1 }, shape: [n, 16], dataType: .float)
     let shape = try Tensor([Int64(i % 7 == 0 ? -1 : n), Int64(i % 7 == 0 ? 4 : 16)], shape: [2], dataType: .int64)
-    let out = try session.run(["x": x, "shape": shape])
+    // Every 7th run takes the data-dependent path; the rest run planned signatures.
+    let out = i % 7 == 0 ? try dynamic.run(["x": x, "shape": shape]) : try planned.run(["x": x])
     guard out.count == 2, out[0].elementCount == n * 16 else {
       print("soak: run \(i) returned \(out.map(\.shape))"); exit(1)
     }
@@ -80,7 +86,7 @@ do {
       if i + 1 > warmup { peak = max(peak, rss) }
     }
   }
-  print("soak: \(runs) runs; RSS start \(mb(start)), after warm-up (\(warmup) runs) \(mb(baseline)), peak after warm-up \(mb(peak)), end \(mb(samples.last?.1 ?? 0)); plans cached \(session.cachedPlanCount)")
+  print("soak: \(runs) runs; RSS start \(mb(start)), after warm-up (\(warmup) runs) \(mb(baseline)), peak after warm-up \(mb(peak)), end \(mb(samples.last?.1 ?? 0)); plans cached \(planned.cachedPlanCount)")
   let growth = peak - baseline
   if growth > toleranceMB << 20 {
     print("soak: FAILED — RSS grew \(mb(growth)) after warm-up (tolerance \(toleranceMB) MiB)")
