@@ -45,6 +45,8 @@ public struct PassManager: Sendable {
   public static func exportable(_ model: Model) throws -> Model {
     var m = model
     _ = try UnfuseForExport().run(on: &m)
+    // Fusion leaves the absorbed activations' constants (e.g. Clip's min/max) unread: drop them.
+    _ = try EliminateDeadCode().run(on: &m)
     return m
   }
 
