@@ -243,7 +243,20 @@ SCT_API sct_status sct_model_output_info(const sct_model *model, size_t index, s
  * unchanged), SCT_INVALID_ARGUMENT (NULL). */
 SCT_API sct_status sct_model_optimize(sct_model *model, char *report, size_t capacity, size_t *length);
 
-/* Reserved for later revisions: structured pruning (sct_model_prune) will be declared here. */
+/* Prunes the model in place with JointPruning, as `secateur prune --macs FRACTION --seed SEED` does: an
+ * evolutionary search over input resolution, removable residual blocks and per-group channel widths picks
+ * the candidate with the best output fidelity (on generated calibration inputs, BatchNorm statistics
+ * recalibrated per candidate) whose MACs are at most `macs_fraction` of the original's. The result is a
+ * smaller standard ONNX model; save it with sct_model_save_file. Deterministic for a given seed.
+ * `macs_fraction` must lie in (0, 1]. Report: the text report (chosen resolution, removed blocks, widths,
+ * MACs, parameters, fidelity), copied as for sct_model_optimize. The search runs models through the
+ * library's own runtime, so it takes seconds to minutes depending on the model.
+ * Ownership: `report` is the caller's. sct_value_info pointers previously obtained from this model become
+ * invalid.  Threads: exclusive.
+ * Errors: SCT_INVALID_ARGUMENT (NULL, fraction out of range), SCT_UNSUPPORTED (the graph has nothing the
+ * analysis can prune, or an op it cannot run); the model is then unchanged. */
+SCT_API sct_status sct_model_prune(sct_model *model, double macs_fraction, uint64_t seed,
+                                   char *report, size_t capacity, size_t *length);
 
 /* ------------------------------------------------------------------------------------------------------ */
 /* Session options                                                                                         */

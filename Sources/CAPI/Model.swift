@@ -134,3 +134,25 @@ final class ModelHandle: Handle {
     try copyOut(reports.map(\.description).joined(separator: "\n"), report, capacity, length)
   }
 }
+
+// MARK: - Pruning
+
+/// `sct_status sct_model_prune(sct_model *model, double macs_fraction, uint64_t seed, char *report, size_t capacity, size_t *length)`
+@c public func sct_model_prune(_ model: OpaquePointer?, _ macsFraction: Double, _ seed: UInt64,
+                               _ report: UnsafeMutablePointer<CChar>?, _ capacity: UInt,
+                               _ length: UnsafeMutablePointer<UInt>?) -> Int32 {
+  guarded("sct_model_prune") {
+    let m = try ModelHandle.from(model, "model")
+    if capacity > 0 { _ = try nonNull(report, "report") }
+    guard macsFraction > 0, macsFraction <= 1 else {
+      throw SecateurError.invalidArgument("macs_fraction \(macsFraction) must lie in (0, 1]")
+    }
+    var options = PruneOptions()
+    options.budget = .macs(macsFraction)
+    options.seed = seed
+    let pruner = try JointPruner(model: m.model, options: options, evaluator: PruningEvaluator())
+    let result = try pruner.search()
+    try m.update(result.model)
+    try copyOut(result.text, report, capacity, length)
+  }
+}

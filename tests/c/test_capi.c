@@ -226,6 +226,12 @@ static void test_model_optimize(void) {
     EXPECT_OK(sct_model_optimize(m, report, sizeof report, NULL));
     CHECK(strstr(report, "eliminate-dead-code: 0 nodes") != NULL);
 
+    /* pruning: argument checks (the search itself is covered by the pruning tests through the CLI) */
+    EXPECT_ERR(sct_model_prune(NULL, 0.5, 1, report, sizeof report, &len), SCT_INVALID_ARGUMENT, "'model' is NULL");
+    EXPECT_ERR(sct_model_prune(m, 0.0, 1, report, sizeof report, &len), SCT_INVALID_ARGUMENT, "macs_fraction");
+    EXPECT_ERR(sct_model_prune(m, 1.5, 1, report, sizeof report, &len), SCT_INVALID_ARGUMENT, "macs_fraction");
+    EXPECT_ERR(sct_model_prune(m, 0.5, 1, NULL, 16, &len), SCT_INVALID_ARGUMENT, "'report' is NULL");
+
     /* the rewritten model now compiles without optimization, and round-trips through memory */
     EXPECT_OK(sct_session_create(m, opts, &s));
     sct_session_release(s);

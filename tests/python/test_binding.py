@@ -264,3 +264,23 @@ def test_models_match_onnxruntime(models, zoo, name):
         for g, w in zip(got, want):
             assert g.shape == w.shape and g.dtype == w.dtype
             np.testing.assert_allclose(g, w, rtol=RTOL, atol=ATOL, err_msg=f"{name} optimize={optimize}")
+
+
+def test_prune_writes_a_smaller_model_onnxruntime_agrees_on(zoo, tmp_path):
+    """secateur.prune: the pruned file passes onnx's full checker, has at most half the MACs' worth of
+    weights removed as reported, and onnxruntime and Secateur agree on its outputs (rtol 1e-4)."""
+    src = zoo("tiny_cnn")
+    dst = tmp_path / "pruned.onnx"
+    report = secateur.prune(src, dst, macs=0.5, seed=3)
+    assert "MACs" in report
+    model = onnx.load(str(dst))
+    onnx.checker.check_model(model, full_check=True)
+    params = lambda m: sum(int(np.prod(t.dims)) for t in m.graph.initializer)  # noqa: E731
+    assert params(model) < params(onnx.load(str(src)))
+    sess = secateur.InferenceSession(str(dst), threads=1)
+    feed = random_feed(sess, np.random.default_rng(5))
+    want = ort.InferenceSession(str(dst), providers=["CPUExecutionProvider"]).run(None, feed)
+    for got, w in zip(sess.run(None, feed), want):
+        np.testing.assert_allclose(got, w, rtol=1e-4, atol=1e-5)
+    with pytest.raises(secateur.SecateurError, match="macs_fraction"):
+        secateur.prune(src, tmp_path / "bad.onnx", macs=0)

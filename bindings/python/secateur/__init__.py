@@ -16,9 +16,9 @@ the input, node, operator or shape at fault.
 
 from __future__ import annotations
 
-from ._session import InferenceSession, NodeArg, SecateurError, optimize
+from ._session import InferenceSession, NodeArg, SecateurError, optimize, prune
 
-__all__ = ["InferenceSession", "NodeArg", "SecateurError", "optimize", "__version__", "library_path"]
+__all__ = ["InferenceSession", "NodeArg", "SecateurError", "optimize", "prune", "__version__", "library_path"]
 
 from ._capi import lib as _lib
 

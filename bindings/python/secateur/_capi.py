@@ -87,6 +87,7 @@ _PROTOTYPES = {
     "sct_model_input_info": (_status, [_handle, c_size_t, POINTER(ValueInfo)]),
     "sct_model_output_info": (_status, [_handle, c_size_t, POINTER(ValueInfo)]),
     "sct_model_optimize": (_status, [_handle, POINTER(c_char), c_size_t, POINTER(c_size_t)]),
+    "sct_model_prune": (_status, [_handle, ctypes.c_double, ctypes.c_uint64, POINTER(c_char), c_size_t, POINTER(c_size_t)]),
     "sct_options_create": (_status, [_out_handle]),
     "sct_options_release": (None, [_handle]),
     "sct_options_set_threads": (_status, [_handle, c_int32]),

@@ -232,3 +232,20 @@ def optimize(in_path, out_path) -> str:
         finally:
             lib.sct_model_release(model)
         capacity = length.value + 1  # the report did not fit: rewrite a fresh copy with room for all of it
+
+
+def prune(in_path, out_path, macs=0.5, seed=0) -> str:
+    """Loads `in_path`, prunes it with JointPruning to at most `macs` of its MACs (channel, depth and
+    resolution searched jointly; deterministic for a seed), writes the result to `out_path`, and returns
+    the text report."""
+    model = c_void_p()
+    _check(lib.sct_model_load_file(os.fsencode(in_path), byref(model)))
+    try:
+        capacity = 1 << 16
+        report = ctypes.create_string_buffer(capacity)
+        length = c_size_t()
+        _check(lib.sct_model_prune(model, float(macs), int(seed), report, capacity, byref(length)))
+        _check(lib.sct_model_save_file(model, os.fsencode(out_path)))
+        return report.value.decode(errors="replace")
+    finally:
+        lib.sct_model_release(model)
