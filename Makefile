@@ -76,7 +76,7 @@ demo: deps build models
 # Regenerates PRUNING.md: channel/depth/spatial/joint pruning at 50 % and 30 % MACs (slow: searches).
 pruning-table: cli models venv
 	$(PY) tools/fetch_real_models.py --out $(MODELS)/real
-	$(PY) tools/pruning_table.py --bin build/bin/secateur --models $(MODELS) --out PRUNING.md
+	$(PY) tools/pruning_table.py --bin build/bin/secateur --models $(MODELS) --out PRUNING.md --population 4 --generations 2
 
 clean:
 	rm -rf .build build

@@ -241,3 +241,17 @@ def test_keep_rejects_bad_indices(model_path, run_cli, tmp_path):
         sp.write_text(json.dumps({"keep": {key: bad}}))
         r = run_cli("prune", model_path("tiny_cnn"), "--spec", sp, "-o", tmp_path / "o.onnx")
         assert r.returncode != 0 and "keep" in r.stderr, r.stderr
+
+
+def test_prunes_optimized_bn_free_model(model_path, run_cli, tmp_path):
+    """An optimized model (BN folded into Conv bias, activations fused then unfused on export) prunes too;
+    there is no BN to recalibrate."""
+    opt, out = tmp_path / "opt.onnx", tmp_path / "p.onnx"
+    r = run_cli("optimize", model_path("tiny_cnn"), "-o", opt)
+    assert r.returncode == 0, r.stderr
+    assert not [n for n in onnx.load(str(opt)).graph.node if n.op_type == "BatchNormalization"]
+    r = run_cli("prune", opt, "-o", out, "--macs", "0.5", "--seed", "1", "--population", "4", "--generations", "1")
+    assert r.returncode == 0, r.stderr
+    assert "BN recalibration off" in r.stdout
+    onnx.checker.check_model(onnx.load(str(out)), full_check=True)
+    compare_with_ort(run_cli, tmp_path, out)
