@@ -65,7 +65,7 @@ fuzz-replay: fuzz-build
 
 # OpenBLAS's own threads are not instrumented; one BLAS thread keeps TSan's view complete.
 tsan: apt
-	OPENBLAS_NUM_THREADS=1 $(SWIFT) test --sanitize=thread --scratch-path $(TSAN_SCRATCH) --filter Concurrency
+	OPENBLAS_NUM_THREADS=1 $(SWIFT) test --sanitize=thread --scratch-path $(TSAN_SCRATCH) --filter "Concurrency|concurrentRuns"
 
 soak: apt
 	$(SWIFT) build -c release --product secateur-soak

@@ -1,5 +1,4 @@
 import ModelFormat
-import Synchronization
 
 /// Everything decided once per input-shape signature: every value's shape, which values are known
 /// before running (folded), and where each intermediate lives in one arena (liveness-based reuse).
@@ -34,7 +33,7 @@ final class Plan: @unchecked Sendable {
   /// region of the arena private to the step running at the time.
   private(set) var omittedOutputOffset = 0
   private(set) var dynamic = false
-  private let arenas = Mutex<[Buffer]>([])
+  private let arenas = Locked<[Buffer]>([])
 
   init(program: Program, inputSpecs: [TensorSpec]) throws {
     let n = program.valueNames.count
