@@ -348,7 +348,137 @@ MODELS: dict = {
 }
 
 
+# --------------------------------------------------------------------------
+# Beyond CNNs (issue 9): a tiny transformer encoder and a stacked LSTM, built
+# node by node with onnx.helper. Inputs: token ids (int64) / a float sequence.
+# --------------------------------------------------------------------------
+
+class SeqBuilder:
+    """Minimal node/initializer collector for the sequence models."""
+
+    def __init__(self, name: str):
+        self.rng = np.random.default_rng(zlib.crc32(name.encode()))
+        self.nodes: list = []
+        self.initializers: list = []
+        self.params = 0
+        self.macs = 0
+        self._n = 0
+
+    def const(self, name: str, value: np.ndarray) -> str:
+        self.initializers.append(numpy_helper.from_array(value, name))
+        if value.dtype == np.float32:
+            self.params += value.size
+        return name
+
+    def weight(self, name: str, shape: list, scale: float | None = None) -> str:
+        scale = scale if scale is not None else 1.0 / math.sqrt(shape[0])
+        return self.const(name, (self.rng.standard_normal(shape) * scale).astype(np.float32))
+
+    def op(self, op_type: str, inputs: list, name: str, outputs: int = 1, **attrs) -> str | list:
+        outs = [f"{name}.out{i}" if outputs > 1 else name for i in range(outputs)]
+        self.nodes.append(helper.make_node(op_type, inputs, outs, name=name, **attrs))
+        return outs if outputs > 1 else outs[0]
+
+    def linear(self, x: str, name: str, fan_in: int, fan_out: int, rows: int) -> str:
+        w = self.weight(f"{name}.weight", [fan_in, fan_out])
+        b = self.const(f"{name}.bias", (self.rng.standard_normal(fan_out) * 0.02).astype(np.float32))
+        self.macs += rows * fan_in * fan_out
+        return self.op("Add", [self.op("MatMul", [x, w], f"{name}.matmul"), b], f"{name}.add")
+
+    def layer_norm(self, x: str, name: str, dim: int) -> str:
+        g = self.const(f"{name}.scale", (1 + 0.1 * self.rng.standard_normal(dim)).astype(np.float32))
+        b = self.const(f"{name}.bias", (0.1 * self.rng.standard_normal(dim)).astype(np.float32))
+        return self.op("LayerNormalization", [x, g, b], name, axis=-1, epsilon=1e-5)
+
+    def model(self, name: str, inputs: list, outputs: list) -> onnx.ModelProto:
+        graph = helper.make_graph(self.nodes, name, inputs, outputs, self.initializers)
+        m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="secateur-make-models")
+        m.ir_version = IR_VERSION
+        return m
+
+
+def build_transformer_tiny(name: str, vocab: int = 64, seq: int = 16, dim: int = 32, heads: int = 4,
+                           layers: int = 2, ffn: int = 64) -> tuple[onnx.ModelProto, SeqBuilder]:
+    """Token + position embeddings, pre-LN encoder blocks (multi-head attention, GELU MLP), final LN."""
+    b = SeqBuilder(name)
+    head = dim // heads
+    x = b.op("Gather", [b.weight("embed.tokens", [vocab, dim], 1.0), "input_ids"], "embed.gather", axis=0)
+    x = b.op("Add", [x, b.weight("embed.positions", [seq, dim], 0.1)], "embed.add")
+    split_shape = b.const("shape.split_heads", np.array([1, seq, heads, head], dtype=np.int64))
+    merge_shape = b.const("shape.merge_heads", np.array([1, seq, dim], dtype=np.int64))
+    scale = b.const("attn.scale", np.array(1.0 / math.sqrt(head), dtype=np.float32))
+    half = b.const("gelu.half", np.array(0.5, dtype=np.float32))
+    one = b.const("gelu.one", np.array(1.0, dtype=np.float32))
+    rsqrt2 = b.const("gelu.rsqrt2", np.array(1.0 / math.sqrt(2.0), dtype=np.float32))
+    for i in range(layers):
+        p = f"block{i}"
+        h = b.layer_norm(x, f"{p}.ln1", dim)
+        qkv = []
+        for part in ("q", "k", "v"):
+            t = b.linear(h, f"{p}.attn.{part}", dim, dim, seq)
+            t = b.op("Reshape", [t, split_shape], f"{p}.attn.{part}.split")
+            perm = [0, 2, 3, 1] if part == "k" else [0, 2, 1, 3]
+            qkv.append(b.op("Transpose", [t], f"{p}.attn.{part}.heads", perm=perm))
+        scores = b.op("MatMul", [qkv[0], qkv[1]], f"{p}.attn.scores")
+        scores = b.op("Mul", [scores, scale], f"{p}.attn.scale")
+        probs = b.op("Softmax", [scores], f"{p}.attn.softmax", axis=-1)
+        ctx = b.op("MatMul", [probs, qkv[2]], f"{p}.attn.context")
+        b.macs += 2 * heads * seq * seq * head
+        ctx = b.op("Transpose", [ctx], f"{p}.attn.merge", perm=[0, 2, 1, 3])
+        ctx = b.op("Reshape", [ctx, merge_shape], f"{p}.attn.flatten")
+        x = b.op("Add", [x, b.linear(ctx, f"{p}.attn.out", dim, dim, seq)], f"{p}.residual1")
+        h = b.layer_norm(x, f"{p}.ln2", dim)
+        h = b.linear(h, f"{p}.mlp.fc1", dim, ffn, seq)
+        # GELU written out as x * 0.5 * (1 + erf(x / sqrt 2)), the form exporters emit.
+        e = b.op("Erf", [b.op("Mul", [h, rsqrt2], f"{p}.mlp.gelu.div")], f"{p}.mlp.gelu.erf")
+        e = b.op("Mul", [b.op("Add", [e, one], f"{p}.mlp.gelu.add"), half], f"{p}.mlp.gelu.half")
+        h = b.op("Mul", [h, e], f"{p}.mlp.gelu")
+        x = b.op("Add", [x, b.linear(h, f"{p}.mlp.fc2", ffn, dim, seq)], f"{p}.residual2")
+    x = b.layer_norm(x, "final.ln", dim)
+    b.op("Identity", [x], "hidden_states")
+    model = b.model(name, [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, seq])],
+                    [helper.make_tensor_value_info("hidden_states", TensorProto.FLOAT, [1, seq, dim])])
+    return model, b
+
+
+def build_lstm_tiny(name: str, steps: int = 12, batch: int = 2, features: int = 16, hidden: int = 24,
+                    classes: int = 5) -> tuple[onnx.ModelProto, SeqBuilder]:
+    """Bidirectional LSTM -> forward LSTM over its concatenated outputs -> linear head on the last state."""
+    b = SeqBuilder(name)
+
+    def lstm(x: str, p: str, inp: int, dirs: int, direction: str) -> list:
+        s = 1.0 / math.sqrt(hidden)
+        w = b.weight(f"{p}.W", [dirs, 4 * hidden, inp], s)
+        r = b.weight(f"{p}.R", [dirs, 4 * hidden, hidden], s)
+        bias = b.weight(f"{p}.B", [dirs, 8 * hidden], 0.1)
+        b.macs += steps * batch * dirs * 4 * hidden * (inp + hidden)
+        return b.op("LSTM", [x, w, r, bias], p, outputs=3, hidden_size=hidden, direction=direction)
+
+    y, _, _ = lstm("sequence", "lstm1", features, 2, "bidirectional")
+    # Y is (steps, 2, batch, hidden): put both directions side by side per step.
+    y = b.op("Transpose", [y], "lstm1.merge", perm=[0, 2, 1, 3])
+    y = b.op("Reshape", [y, b.const("shape.merge", np.array([steps, batch, 2 * hidden], dtype=np.int64))],
+             "lstm1.flatten")
+    _, h, _ = lstm(y, "lstm2", 2 * hidden, 1, "forward")
+    h = b.op("Squeeze", [h, b.const("axes.dir", np.array([0], dtype=np.int64))], "lstm2.last")
+    b.linear(h, "head", hidden, classes, batch)
+    b.op("Identity", ["head.add"], "logits")
+    model = b.model(name, [helper.make_tensor_value_info("sequence", TensorProto.FLOAT, [steps, batch, features])],
+                    [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [batch, classes])])
+    return model, b
+
+
+# name -> builder returning (model, builder); inputs are not image tensors, so they stand apart from MODELS.
+SEQUENCE_MODELS: dict = {
+    "transformer_tiny": build_transformer_tiny,
+    "lstm_tiny": build_lstm_tiny,
+}
+
+
 def build_model(name: str) -> tuple[onnx.ModelProto, GraphBuilder]:
+    if name in SEQUENCE_MODELS:
+        return SEQUENCE_MODELS[name](name)
     thunk, input_shape, num_classes = MODELS[name]
     b = thunk(name)
     return b.finish(input_shape, num_classes), b
@@ -365,14 +495,14 @@ def human(n: float) -> str:
 def main(argv: list | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, type=Path, help="output directory")
-    parser.add_argument("--only", nargs="+", action="extend", choices=sorted(MODELS),
+    parser.add_argument("--only", nargs="+", action="extend", choices=sorted([*MODELS, *SEQUENCE_MODELS]),
                         metavar="NAME",
-                        help=f"build only these models (choices: {', '.join(MODELS)})")
+                        help=f"build only these models (choices: {', '.join([*MODELS, *SEQUENCE_MODELS])})")
     args = parser.parse_args(argv)
 
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"{'model':<18} {'params':>10} {'MACs':>10} {'nodes':>6}  file")
-    for name in args.only or list(MODELS):
+    for name in args.only or [*MODELS, *SEQUENCE_MODELS]:
         model, b = build_model(name)
         onnx.checker.check_model(model, full_check=True)
         path = args.out / f"{name}.onnx"

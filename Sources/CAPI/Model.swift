@@ -66,7 +66,7 @@ final class ModelHandle: Handle {
 @c public func sct_model_save_file(_ model: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> Int32 {
   guarded("sct_model_save_file") {
     let m = try ModelHandle.from(model, "model")
-    try ModelLoader.save(m.model, to: try string(path, "path"))
+    try ModelLoader.save(try PassManager.exportable(m.model), to: try string(path, "path"))
   }
 }
 
@@ -78,7 +78,7 @@ final class ModelHandle: Handle {
     outData.pointee = nil
     outSize.pointee = 0
     let m = try ModelHandle.from(model, "model")
-    let bytes = ModelLoader.serialize(m.model)
+    let bytes = ModelLoader.serialize(try PassManager.exportable(m.model))
     guard let p = malloc(max(bytes.count, 1)) else {
       throw SecateurError(.outOfMemory, "out of memory allocating \(bytes.count) bytes for the serialized model")
     }

@@ -29,12 +29,25 @@ public struct PassManager: Sendable {
 
   /// The standard pipeline. With an evaluator (the Runtime provides one) constant subgraphs fold too;
   /// with shapes, `Shape`/`Size` of statically shaped values fold.
+  ///
+  /// `fuse` adds the fusion passes, whose Secateur-specific nodes only the Runtime executes: a model
+  /// written after them must go through `UnfuseForExport` (see `exportable`).
   public static func standard(evaluator: ConstantEvaluator?,
-                              shapes: (@Sendable (Model) -> [String: [Int]]?)?) -> PassManager {
+                              shapes: (@Sendable (Model) -> [String: [Int]]?)?, fuse: Bool = false) -> PassManager {
     var passes: [any GraphPass] = [InlineFunctions(), EliminateIdentity()]
     if let evaluator { passes.append(FoldConstants(evaluator: evaluator, shapes: shapes)) }
     passes += [FoldAffineIntoProducer(), FoldAffineIntoNextConv(), EliminateDeadCode()]
+    if fuse { passes += [FuseLayerNorm(), RecognizeActivations(), FuseConvActivation(shapes: shapes)] }
     return PassManager(passes: passes)
+  }
+
+  /// Makes an optimized model standard ONNX again, for writing.
+  public static func exportable(_ model: Model) throws -> Model {
+    var m = model
+    _ = try UnfuseForExport().run(on: &m)
+    // Fusion leaves the absorbed activations' constants (e.g. Clip's min/max) unread: drop them.
+    _ = try EliminateDeadCode().run(on: &m)
+    return m
   }
 
   public func run(on model: inout Model) throws -> [PassReport] {

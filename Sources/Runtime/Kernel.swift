@@ -101,6 +101,8 @@ public struct NodeContext {
   public let opset: Int
   /// Inputs that are constant at session creation (initializers, Constant nodes), by input index.
   public let constants: [Tensor?]
+  /// The model's opset imports (control-flow kernels compile their subgraphs with them).
+  public var opsetImports: [OpsetImport] = []
 
   public var label: String { node.label }
 

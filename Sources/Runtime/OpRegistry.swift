@@ -33,6 +33,8 @@ public enum OpRegistry {
     TensorKernels.registrations,
     SoftmaxKernels.registrations,
     ResizeKernels.registrations,
+    FusedKernels.registrations,
+    CoverageKernels.registrations,
   ]
 
   static let table: [String: [OpRegistration]] = {

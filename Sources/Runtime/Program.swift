@@ -70,8 +70,17 @@ final class Program: @unchecked Sendable {
       }
       inputs.append(vid)
     }
+    // Control flow (If/Loop/Scan): the values its subgraphs read from this scope become implicit
+    // inputs after the declared ones, so liveness keeps them and the kernel receives them.
+    for name in ControlFlow.outerScopeNames(of: n) {
+      guard let vid = valueIds[name] else {
+        throw SecateurError.invalidModel("\(n.label): subgraph reads '\(name)', which is not defined before the node")
+      }
+      inputs.append(vid)
+    }
     let consts = inputs.map { $0 >= 0 ? constants[$0] : nil }
-    let kernel = try OpRegistry.makeKernel(NodeContext(node: n, opset: opset, constants: consts))
+    let kernel = try OpRegistry.makeKernel(
+      NodeContext(node: n, opset: opset, constants: consts, opsetImports: model.opsetImports))
     let outputs = n.outputs.map { $0.isEmpty ? -1 : id($0) }
 
     // Fold now when every present input is constant: Constant nodes, weight transposes, shape arithmetic.

@@ -16,7 +16,7 @@ extension PassManager {
   public static var runtime: PassManager {
     PassManager.standard(evaluator: RuntimeConstantEvaluator(), shapes: { model in
       try? PlannedShapes().valueShapesIfStatic(of: model)
-    })
+    }, fuse: true)
   }
 }
 

@@ -15,7 +15,7 @@ struct Optimize: ParsableCommand {
       var m = try ModelLoader.load(path: model)
       let nodesBefore = m.graph.nodes.count, paramsBefore = m.graph.parameterCount
       for r in try PassManager.runtime.run(on: &m) { print(r) }
-      try ModelLoader.save(m, to: output)
+      try ModelLoader.save(try PassManager.exportable(m), to: output)
       print("nodes \(nodesBefore) → \(m.graph.nodes.count), parameters \(paramsBefore) → \(m.graph.parameterCount)")
       print("wrote \(output)")
     } catch {

@@ -1,5 +1,5 @@
 """ONNX export: every model Secateur writes passes onnx's full checker and onnxruntime gives the same
-outputs on it as on the original (rtol 1e-5: the optimizer so far only removes nodes)."""
+outputs on it as on the original (rtol 1e-4 / atol 1e-5: BatchNorm folding reorders float arithmetic)."""
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -25,7 +25,7 @@ def test_written_model_passes_full_check_and_matches(name, tmp_path, model_path,
         [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]).astype(np.float32)
     feeds = {model.graph.input[0].name: x}
     for a, b in zip(ort_run(src, feeds), ort_run(str(out), feeds)):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
 def test_round_trip_keeps_every_field(tmp_path, run_cli):

@@ -1,5 +1,187 @@
+import COpenBLAS
 import ModelFormat
 
 enum ConvKernels {
-  static let registrations: [OpRegistration] = []
+  static let registrations: [OpRegistration] = [
+    OpRegistration("Conv", since: 1) { try ConvKernel($0) },
+    // 11: auto_pad semantics clarified, kernel_shape inferred from W; same kernel.
+    OpRegistration("Conv", since: 11) { try ConvKernel($0) },
+    OpRegistration("ConvTranspose", since: 1) { try ConvTransposeKernel($0) },
+    // 11: output_shape/pads interplay clarified; same kernel.
+    OpRegistration("ConvTranspose", since: 11) { try ConvTransposeKernel($0) },
+  ]
+}
+
+/// Makes OpenBLAS single-threaded once per process: Secateur splits work over its own pool and each
+/// worker calls a single-threaded sgemm on its slice (two pools would oversubscribe the cores).
+let openBLASSingleThreaded: Void = { openblas_set_num_threads(1) }()
+
+/// The shapes of one Conv call, resolved from the input and weight shapes.
+struct ConvShape {
+  var n: Int, c: Int, m: Int, group: Int
+  /// Input / output channels per group.
+  var cg: Int, mg: Int
+  /// Geometry normalised to three spatial dims.
+  var geo: WindowGeometry
+  /// Output spatial dims in ONNX rank.
+  var outSpatial: [Int]
+  /// Rows of one group's im2col matrix (cg · kernel volume).
+  var k: Int { cg * geo.kernelCount }
+  var outCount: Int { geo.outCount }
+  var inCount: Int { geo.inCount }
+  var isPointwise: Bool {
+    geo.kernel.allSatisfy { $0 == 1 } && geo.strides.allSatisfy { $0 == 1 }
+      && geo.padsBegin.allSatisfy { $0 == 0 } && geo.padsEnd.allSatisfy { $0 == 0 }
+  }
+  var isDepthwise: Bool { group > 1 && cg == 1 && mg == 1 }
+}
+
+/// ONNX `Conv`, opsets 1 and 11: N·C·spatial input (1-D, 2-D, 3-D), M·(C/group)·kernel weights,
+/// optional bias; bias, folded scale, activation and residual applied in `ConvEpilogue`.
+///
+/// Float32 paths: pointwise (1×1, stride 1, no pads) is one sgemm straight on the input; depthwise is a
+/// direct loop; everything else is im2col into the workspace plus sgemm, each split over (group,
+/// column tile, output-channel block) tasks on the thread pool. Double and float16 use a reference loop.
+final class ConvKernel: OpKernel, @unchecked Sendable {
+  let label: String
+  let window: WindowAttributes
+  /// `group`, default 1.
+  let group: Int
+  /// Set by the optimizer's fusions; the ONNX op uses bias only.
+  let epilogue: ConvEpilogue
+  /// Float copy of a constant W (same M·K layout sgemm reads as its A operand), or nil.
+  let packedWeight: [Float]?
+  let packedBias: [Float]?
+
+  init(_ ctx: NodeContext, epilogue: ConvEpilogue = ConvEpilogue()) throws {
+    _ = openBLASSingleThreaded
+    label = ctx.label
+    window = try WindowAttributes(ctx)
+    group = try ctx.int("group", 1)
+    guard group >= 1 else { throw ctx.error("group \(group) must be ≥ 1") }
+    self.epilogue = epilogue
+    if let w = ctx.constant(1), w.dataType == .float {
+      packedWeight = w.withElements(as: Float.self) { Array($0) }
+    } else {
+      packedWeight = nil
+    }
+    if let b = ctx.constant(2), b.dataType == .float {
+      packedBias = b.withElements(as: Float.self) { Array($0) }
+    } else {
+      packedBias = nil
+    }
+  }
+
+  func resolve(_ x: [Int], _ w: [Int], _ b: [Int]?) throws -> ConvShape {
+    guard x.count >= 3 else { throw SecateurError.invalidModel("\(label): input X has shape \(x): rank must be ≥ 3 (N, C, spatial…)") }
+    guard x.count <= 5 else { throw SecateurError.unsupported("\(label): \(x.count - 2)-D convolution is not supported (at most 3-D)") }
+    guard w.count == x.count else { throw SecateurError.invalidModel("\(label): weight W \(w) must have the rank of X \(x)") }
+    let c = x[1], m = w[0]
+    guard w[1] * group == c else {
+      throw SecateurError.invalidModel("\(label): X has \(c) channels but W \(w) with group \(group) expects \(w[1] * group)")
+    }
+    guard m % group == 0, m >= 1 else {
+      throw SecateurError.invalidModel("\(label): output channels \(m) must be a positive multiple of group \(group)")
+    }
+    if let b, b != [m] { throw SecateurError.invalidModel("\(label): bias B \(b) must have shape [\(m)]") }
+    let g = try WindowGeometry.resolve(window, inSize: Array(x[2...]), kernel: Array(w[2...]), label)
+    let shape = ConvShape(n: x[0], c: c, m: m, group: group, cg: c / group, mg: m / group, geo: g.padded3, outSpatial: g.outSize)
+    // BLAS takes 32-bit sizes.
+    guard shape.k < Int32.max, shape.outCount < Int32.max, shape.inCount < Int32.max, m < Int32.max else {
+      throw SecateurError.unsupported("\(label): X \(x) with W \(w) is too large for a 32-bit BLAS call")
+    }
+    return shape
+  }
+
+  func outputSpecs(_ inputs: [TensorSpec?], _ values: InputValues) throws -> [TensorSpec] {
+    let x = try required(inputs, 0, label), w = try required(inputs, 1, label)
+    let b = inputs.count > 2 ? inputs[2] : nil
+    try x.require([.float, .double, .float16], label, "X")
+    guard w.dataType == x.dataType, b.map({ $0.dataType == x.dataType }) ?? true else {
+      throw SecateurError.invalidModel("\(label): X, W and B must share one element type, got \(x.dataType), \(w.dataType), \(b?.dataType.description ?? "-")")
+    }
+    let s = try resolve(x.shape, w.shape, b?.shape)
+    if let r = epilogue.residualInput {
+      let want = [s.n, s.m] + s.outSpatial
+      guard r < inputs.count, let rs = inputs[r], rs.shape == want, rs.dataType == .float, x.dataType == .float else {
+        throw SecateurError.invalidModel("\(label): fused residual input must be float \(want)")
+      }
+    }
+    return [TensorSpec(x.dataType, [s.n, s.m] + s.outSpatial)]
+  }
+
+  func workspaceBytes(_ inputs: [TensorSpec?], _ outputs: [TensorSpec]) -> Int {
+    guard let x = inputs.first ?? nil, x.dataType == .float, inputs.count > 1, let w = inputs[1],
+          let s = try? resolve(x.shape, w.shape, nil), !s.isPointwise, !s.isDepthwise else { return 0 }
+    // One batch item's im2col matrix for every group: (C · kernel volume) × output positions.
+    return s.c &* s.geo.kernelCount &* s.outCount &* 4
+  }
+
+  func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
+    guard inputs.count >= 2, let x = inputs[0], let w = inputs[1], let y = outputs.first else { return }
+    let b = inputs.count > 2 ? inputs[2] : nil
+    let s = try resolve(x.shape, w.shape, b?.shape)
+    switch x.dataType {
+    case .float:
+      let wp = packedWeight
+      let bp = packedBias
+      let residual = epilogue.residualInput.flatMap { $0 < inputs.count ? inputs[$0]?.pointer(Float.self) : nil }
+      try withFloatPointer(wp, w) { wPtr in
+        try withFloatPointer(bp, b) { bPtr in
+          try runFloat(s, x.pointer(Float.self), wPtr, bPtr, residual, y.pointer(Float.self), context)
+        }
+      }
+    case .double: convReference(s, x, w, b, y, Double.self, context)
+    case .float16: convReference(s, x, w, b, y, Float16.self, context)
+    default: throw SecateurError.unsupported("\(label): element type \(x.dataType) is not supported")
+    }
+  }
+
+  /// Calls `body` with the packed array's storage when present, else the input's.
+  private func withFloatPointer(_ packed: [Float]?, _ view: TensorView?,
+                                _ body: (UnsafePointer<Float>?) throws -> Void) throws {
+    if let packed { try packed.withUnsafeBufferPointer { try body($0.baseAddress) } }
+    else { try body(view.map { UnsafePointer($0.pointer(Float.self)) }) }
+  }
+
+  /// The reference loop for double and float16 (accumulates in Double; bias and epilogue applied after).
+  private func convReference<T: KernelFloat>(_ s: ConvShape, _ x: TensorView, _ w: TensorView, _ b: TensorView?,
+                                             _ y: TensorView, _: T.Type, _ context: RunContext) {
+    let xp = x.pointer(T.self), wp = w.pointer(T.self), bp = b?.pointer(T.self), yp = y.pointer(T.self)
+    let g = s.geo, os = s.outCount, ep = epilogue
+    context.pool.parallelRanges(s.n * s.m, grain: 1) { planes in
+      for plane in planes {
+        let n = plane / s.m, oc = plane % s.m, grp = oc / s.mg
+        for o in 0..<os {
+          let ow = o % g.outSize[2], oh = (o / g.outSize[2]) % g.outSize[1], od = o / (g.outSize[2] * g.outSize[1])
+          var acc = 0.0
+          for ci in 0..<s.cg {
+            let xc = xp + (n * s.c + grp * s.cg + ci) * s.inCount
+            let wc = wp + (oc * s.cg + ci) * g.kernelCount
+            for kd in 0..<g.kernel[0] {
+              let id = od * g.strides[0] - g.padsBegin[0] + kd * g.dilations[0]
+              if id < 0 || id >= g.inSize[0] { continue }
+              for kh in 0..<g.kernel[1] {
+                let ih = oh * g.strides[1] - g.padsBegin[1] + kh * g.dilations[1]
+                if ih < 0 || ih >= g.inSize[1] { continue }
+                for kw in 0..<g.kernel[2] {
+                  let iw = ow * g.strides[2] - g.padsBegin[2] + kw * g.dilations[2]
+                  if iw < 0 || iw >= g.inSize[2] { continue }
+                  acc += Double(xc[(id * g.inSize[1] + ih) * g.inSize[2] + iw])
+                    * Double(wc[(kd * g.kernel[1] + kh) * g.kernel[2] + kw])
+                }
+              }
+            }
+          }
+          if ep.isIdentity {
+            yp[plane * os + o] = T(acc + (bp.map { Double($0[oc]) } ?? 0))
+          } else {
+            var v = Float(acc)
+            ep.apply(&v, count: 1, channel: oc, bias: bp.map { Float($0[oc]) } ?? 0, residual: nil)
+            yp[plane * os + o] = T(v)
+          }
+        }
+      }
+    }
+  }
 }

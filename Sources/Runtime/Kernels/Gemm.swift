@@ -1,5 +1,220 @@
+import COpenBLAS
 import ModelFormat
 
 enum GemmKernels {
-  static let registrations: [OpRegistration] = []
+  static let registrations: [OpRegistration] = [
+    OpRegistration("Gemm", since: 1) { try GemmKernel($0) },
+    // 6: 'broadcast' attribute removed (C always broadcasts).
+    OpRegistration("Gemm", since: 6) { try GemmKernel($0) },
+    // 7: unidirectional broadcasting of C.
+    OpRegistration("Gemm", since: 7) { try GemmKernel($0) },
+    // 9: int32/int64/uint32/uint64 inputs.
+    OpRegistration("Gemm", since: 9) { try GemmKernel($0) },
+    // 11: C became optional.
+    OpRegistration("Gemm", since: 11) { try GemmKernel($0) },
+    // 13: bfloat16.
+    OpRegistration("Gemm", since: 13) { try GemmKernel($0) },
+    OpRegistration("MatMul", since: 1) { try MatMulKernel($0) },
+    // 9: integer element types.
+    OpRegistration("MatMul", since: 9) { try MatMulKernel($0) },
+    // 13: bfloat16.
+    OpRegistration("MatMul", since: 13) { try MatMulKernel($0) },
+  ]
+}
+
+/// Element types Gemm and MatMul accept.
+let matmulTypes: Set<DataType> = [.float, .double, .float16, .int32, .int64, .uint32, .uint64]
+
+/// One row-major matrix product `C[m0..<m1, n0..<n1] = alpha · op(A) · op(B) + beta · C` for float32/float64,
+/// with `op` a transpose when asked; lda/ldb/ldc are the full row strides.
+struct BlasCall {
+  var transA: Bool, transB: Bool
+  var m: Int, n: Int, k: Int
+  var lda: Int, ldb: Int, ldc: Int
+  var alpha: Double, beta: Double
+
+  /// Runs `0..<m` × `0..<n` as blocks on the pool, each a single-threaded BLAS call.
+  /// Implementation note: blocks split rows first (contiguous output), columns only when m is small.
+  func run<T>(_ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ c: UnsafeMutablePointer<T>, _ pool: ThreadPool, tasks: Int) {
+    let target = pool.threadCount == 1 ? 1 : pool.threadCount * 3
+    let flops = m * n * k
+    let want = flops < 32_768 ? 1 : max(1, target / max(tasks, 1))
+    let mBlocks = max(1, min(want, m / 8))
+    let nBlocks = mBlocks >= want ? 1 : max(1, min(want / mBlocks, n / 32))
+    let call = self
+    let body = { (task: Int) in
+      let mb = task / nBlocks, nb = task % nBlocks
+      let m0 = call.m * mb / mBlocks, m1 = call.m * (mb + 1) / mBlocks
+      let n0 = call.n * nb / nBlocks, n1 = call.n * (nb + 1) / nBlocks
+      if m1 <= m0 || n1 <= n0 { return }
+      let aOff = call.transA ? m0 : m0 * call.lda
+      let bOff = call.transB ? n0 * call.ldb : n0
+      call.block(a + aOff, b + bOff, c + m0 * call.ldc + n0, m1 - m0, n1 - n0)
+    }
+    if mBlocks * nBlocks == 1 { body(0) } else { pool.parallelFor(mBlocks * nBlocks, body) }
+  }
+
+  @inline(__always)
+  private func block<T>(_ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ c: UnsafeMutablePointer<T>, _ mm: Int, _ nn: Int) {
+    let ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans
+    if T.self == Float.self {
+      cblas_sgemm(CblasRowMajor, ta, tb, Int32(mm), Int32(nn), Int32(k), Float(alpha),
+                  UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), Int32(lda),
+                  UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), Int32(ldb), Float(beta),
+                  UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), Int32(ldc))
+    } else if T.self == Double.self {
+      cblas_dgemm(CblasRowMajor, ta, tb, Int32(mm), Int32(nn), Int32(k), alpha,
+                  UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), Int32(lda),
+                  UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), Int32(ldb), beta,
+                  UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), Int32(ldc))
+    }
+  }
+}
+
+/// A plain loop for the types BLAS lacks (float16 accumulates in Float; integers wrap like ONNX Runtime).
+protocol LoopScalar {
+  associatedtype Acc
+  static var zeroAcc: Acc { get }
+  static func fma(_ acc: Acc, _ a: Self, _ b: Self) -> Acc
+  static func finish(_ acc: Acc, alpha: Double, beta: Double, c: Self?) -> Self
+}
+extension Float16: LoopScalar {
+  static var zeroAcc: Float { 0 }
+  static func fma(_ acc: Float, _ a: Float16, _ b: Float16) -> Float { acc + Float(a) * Float(b) }
+  static func finish(_ acc: Float, alpha: Double, beta: Double, c: Float16?) -> Float16 {
+    Float16(Float(alpha) * acc + (c.map { Float(beta) * Float($0) } ?? 0))
+  }
+}
+extension FixedWidthInteger {
+  static var zeroAcc: Self { 0 }
+  static func fma(_ acc: Self, _ a: Self, _ b: Self) -> Self { acc &+ a &* b }
+  static func finish(_ acc: Self, alpha: Double, beta: Double, c: Self?) -> Self {
+    if alpha == 1 && (beta == 1 || c == nil) { return acc &+ (c ?? 0) }
+    let v = alpha * Double(acc) + (c.map { beta * Double($0) } ?? 0)
+    return v.isFinite && v >= Double(Self.min) && v < Double(Self.max) ? Self(v) : (v < 0 ? Self.min : Self.max)
+  }
+}
+extension Int32: LoopScalar {}
+extension Int64: LoopScalar {}
+extension UInt32: LoopScalar {}
+extension UInt64: LoopScalar {}
+
+/// `C[i, j] = finish(Σ_k A[i, k]·B[k, j])` with explicit strides (element units) for A and B, so
+/// transposes are just swapped strides.
+func loopMatMul<T: LoopScalar>(_ a: UnsafePointer<T>, _ aRow: Int, _ aCol: Int, _ b: UnsafePointer<T>, _ bRow: Int, _ bCol: Int,
+                               _ c: UnsafeMutablePointer<T>, m: Int, n: Int, k: Int, alpha: Double, beta: Double,
+                               addend: ((Int, Int) -> T)?) {
+  for i in 0..<m {
+    for j in 0..<n {
+      var acc = T.zeroAcc
+      for p in 0..<k { acc = T.fma(acc, a[i * aRow + p * aCol], b[p * bRow + j * bCol]) }
+      c[i * n + j] = T.finish(acc, alpha: alpha, beta: beta, c: addend?(i, j))
+    }
+  }
+}
+
+/// ONNX `Gemm`: Y = alpha · A′ · B′ + beta · C, A′/B′ optionally transposed, C broadcast to (M, N).
+final class GemmKernel: OpKernel, @unchecked Sendable {
+  let label: String
+  /// `alpha`, `beta` default 1; `transA`, `transB` default 0.
+  let alpha: Float, beta: Float
+  let transA: Bool, transB: Bool
+  /// Float copy of a constant B (weights), read in place of the input.
+  let packedB: [Float]?
+  /// Applied to the float32 output in the same call (`FusedGemm`); `.none` for ONNX Gemm.
+  let activation: Activation
+
+  init(_ ctx: NodeContext, activation: Activation = .none) throws {
+    self.activation = activation
+    _ = openBLASSingleThreaded
+    label = ctx.label
+    alpha = try ctx.float("alpha", 1)
+    beta = try ctx.float("beta", 1)
+    transA = try ctx.int("transA", 0) != 0
+    transB = try ctx.int("transB", 0) != 0
+    if let b = ctx.constant(1), b.dataType == .float {
+      packedB = b.withElements(as: Float.self) { Array($0) }
+    } else {
+      packedB = nil
+    }
+  }
+
+  func dims(_ a: [Int], _ b: [Int]) throws -> (m: Int, n: Int, k: Int) {
+    guard a.count == 2, b.count == 2 else { throw SecateurError.invalidModel("\(label): A \(a) and B \(b) must be matrices") }
+    let (m, ka) = transA ? (a[1], a[0]) : (a[0], a[1])
+    let (kb, n) = transB ? (b[1], b[0]) : (b[0], b[1])
+    guard ka == kb else { throw SecateurError.invalidModel("\(label): inner dims differ: A′ is \(m)×\(ka), B′ is \(kb)×\(n)") }
+    // BLAS takes 32-bit sizes.
+    guard (a + b).allSatisfy({ $0 < Int32.max }) else { throw SecateurError.unsupported("\(label): A \(a) or B \(b) is too large for BLAS") }
+    return (m, n, ka)
+  }
+
+  func outputSpecs(_ inputs: [TensorSpec?], _ values: InputValues) throws -> [TensorSpec] {
+    let a = try required(inputs, 0, label), b = try required(inputs, 1, label)
+    try a.require(matmulTypes, label, "A")
+    let (m, n, _) = try dims(a.shape, b.shape)
+    guard b.dataType == a.dataType else { throw SecateurError.invalidModel("\(label): A is \(a.dataType) but B is \(b.dataType)") }
+    if inputs.count > 2, let c = inputs[2] {
+      guard c.dataType == a.dataType else { throw SecateurError.invalidModel("\(label): C is \(c.dataType), A is \(a.dataType)") }
+      let bs = try broadcastShapes([c.shape, [m, n]], label)
+      guard bs == [m, n] else { throw SecateurError.invalidModel("\(label): C \(c.shape) does not broadcast to [\(m), \(n)]") }
+    }
+    return [TensorSpec(a.dataType, [m, n])]
+  }
+
+  func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
+    guard inputs.count >= 2, let a = inputs[0], let b = inputs[1], let y = outputs.first else { return }
+    let c = inputs.count > 2 ? inputs[2] : nil
+    let (m, n, k) = try dims(a.shape, b.shape)
+    let cs = c.map { broadcastStrides($0.shape, to: [m, n]) }
+    let useC = c != nil && beta != 0
+    switch a.dataType {
+    case .float:
+      blas(Float.self, a, b, c, cs, y, m, n, k, useC, context)
+      if case .none = activation {} else { activation.apply(y.pointer(Float.self), count: m * n) }
+    case .double:
+      blas(Double.self, a, b, c, cs, y, m, n, k, useC, context)
+    case .float16: loop(Float16.self, a, b, c, cs, y, m, n, k)
+    case .int32: loop(Int32.self, a, b, c, cs, y, m, n, k)
+    case .int64: loop(Int64.self, a, b, c, cs, y, m, n, k)
+    case .uint32: loop(UInt32.self, a, b, c, cs, y, m, n, k)
+    case .uint64: loop(UInt64.self, a, b, c, cs, y, m, n, k)
+    default: throw SecateurError.unsupported("\(label): element type \(a.dataType) is not supported")
+    }
+  }
+
+  private func blas<T: BinaryFloatingPoint>(_: T.Type, _ a: TensorView, _ b: TensorView, _ c: TensorView?, _ cs: [Int]?,
+                                            _ y: TensorView, _ m: Int, _ n: Int, _ k: Int, _ useC: Bool, _ context: RunContext) {
+    let yp = y.pointer(T.self)
+    if useC, let c, let cs {
+      let cp = c.pointer(T.self), bt = T(beta)
+      for i in 0..<m { for j in 0..<n { yp[i * n + j] = bt * cp[i * cs[0] + j * cs[1]] } }
+    }
+    if m == 0 || n == 0 { return }
+    if k == 0 {
+      // BLAS would leave Y untouched; the empty product is 0.
+      if !useC { yp.update(repeating: T.zero, count: m * n) }
+      return
+    }
+    let call = BlasCall(transA: transA, transB: transB, m: m, n: n, k: k,
+                        lda: a.shape[1], ldb: b.shape[1], ldc: n, alpha: Double(alpha), beta: useC ? 1 : 0)
+    if T.self == Float.self, let packedB {
+      packedB.withUnsafeBufferPointer { pb in
+        guard let base = pb.baseAddress else { return }
+        call.run(a.pointer(Float.self), base, y.pointer(Float.self), context.pool, tasks: 1)
+      }
+    } else {
+      call.run(a.pointer(T.self), b.pointer(T.self), yp, context.pool, tasks: 1)
+    }
+  }
+
+  private func loop<T: LoopScalar>(_: T.Type, _ a: TensorView, _ b: TensorView, _ c: TensorView?, _ cs: [Int]?,
+                                   _ y: TensorView, _ m: Int, _ n: Int, _ k: Int) {
+    let (aRow, aCol) = transA ? (1, a.shape[1]) : (a.shape[1], 1)
+    let (bRow, bCol) = transB ? (1, b.shape[1]) : (b.shape[1], 1)
+    let cp = c?.pointer(T.self)
+    let addend: ((Int, Int) -> T)? = cp.flatMap { p in cs.map { s in { i, j in p[i * s[0] + j * s[1]] } } }
+    loopMatMul(a.pointer(T.self), aRow, aCol, b.pointer(T.self), bRow, bCol, y.pointer(T.self),
+               m: m, n: n, k: k, alpha: Double(alpha), beta: Double(beta), addend: addend)
+  }
 }

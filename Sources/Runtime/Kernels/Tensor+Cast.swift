@@ -137,12 +137,19 @@ func scalarBytes(_ value: Double, _ t: DataType, _ label: String) throws -> [UIn
   return out
 }
 
-/// `Cast` (1; 6 widened the types; 13 bfloat16; 19/21 saturate for float8, which is unsupported here).
+/// `Cast` (1; 6 widened the types; 13 bfloat16; 19 float8 + 'saturate'; 21 int4/uint4; 23 float4e2m1;
+/// 24 float8e8m0 + 'round_mode'; 25 int2/uint2). Narrow types go through Tensor+CastPacked.swift.
 final class CastKernel: OpKernel {
   let label: String
   let to: DataType?
+  let saturate: Bool
+  let rounding: E8M0Rounding
   init(_ ctx: NodeContext, like: Bool) throws {
     label = ctx.label
+    saturate = try ctx.int("saturate", 1) != 0
+    let mode = try ctx.string("round_mode", "up")
+    guard let r = E8M0Rounding(rawValue: mode) else { throw ctx.error("attribute round_mode '\(mode)': must be up, down or nearest") }
+    rounding = r
     if like {
       to = nil
     } else {
@@ -160,19 +167,24 @@ final class CastKernel: OpKernel {
         t = v
       }
       to = t
-      _ = try withCastType(t, label) { _ in 0 }
+      try requireCastable(t, label)
     }
   }
   func outputSpecs(_ inputs: [TensorSpec?], _ values: InputValues) throws -> [TensorSpec] {
     let x = try required(inputs, 0, label)
     let t = try to ?? required(inputs, 1, label).dataType
-    _ = try withCastType(x.dataType, label) { _ in 0 }
-    _ = try withCastType(t, label) { _ in 0 }
+    try requireCastable(x.dataType, label)
+    try requireCastable(t, label)
     return [TensorSpec(t, x.shape)]
   }
   func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
     guard let x = inputs[0] else { return }
     let y = outputs[0]
+    if x.dataType.isNarrow || y.dataType.isNarrow {
+      try convertNarrow(from: x.dataType, x.data, to: y.dataType, y.data, count: y.count, saturate: saturate,
+                        rounding: rounding, label)
+      return
+    }
     try convertElements(from: x.dataType, x.data, to: y.dataType, y.data, count: y.count, pool: context.pool, label)
   }
 }
@@ -225,7 +237,11 @@ final class ConstantKernel: OpKernel {
 enum CastKernels {
   static let registrations: [OpRegistration] = [
     OpRegistration("Cast", since: 1) { try CastKernel($0, like: false) },
+    OpRegistration("Cast", since: 19) { try CastKernel($0, like: false) },  // 19: float8 types, 'saturate'
+    OpRegistration("Cast", since: 24) { try CastKernel($0, like: false) },  // 24: float8e8m0, 'round_mode'
     OpRegistration("CastLike", since: 15) { try CastKernel($0, like: true) },
+    OpRegistration("CastLike", since: 19) { try CastKernel($0, like: true) },  // 19: float8 types, 'saturate'
+    OpRegistration("CastLike", since: 24) { try CastKernel($0, like: true) },  // 24: float8e8m0, 'round_mode'
     OpRegistration("Constant", since: 1) { try ConstantKernel($0) },
   ]
 }

@@ -1,0 +1,158 @@
+import COpenBLAS
+import ModelFormat
+
+/// The float32 Conv paths: pointwise sgemm, depthwise direct loop, im2col + sgemm.
+extension ConvKernel {
+  func runFloat(_ s: ConvShape, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ bias: UnsafePointer<Float>?,
+                _ residual: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, _ context: RunContext) throws {
+    guard let w else { return }
+    if s.isDepthwise { return depthwise(s, x, w, bias, residual, y, context) }
+    let pool = context.pool, ep = epilogue
+    let os = s.outCount, k = s.k, mg = s.mg, groups = s.group
+    let pointwise = s.isPointwise
+    guard pointwise || context.workspace != nil else {
+      throw SecateurError.runtime("\(label): missing workspace")
+    }
+    let col = context.workspace?.assumingMemoryBound(to: Float.self)
+    // Task split: column tiles first (each owns its im2col slice), then output-channel blocks when the
+    // spatial extent is too small to feed every thread (late, narrow layers).
+    let threads = pool.threadCount
+    let target = threads == 1 ? 1 : threads * 3
+    let tiles = max(1, min((os + 63) / 64, (target + groups - 1) / groups))
+    let mBlocks = max(1, min((mg + 15) / 16, (target + groups * tiles - 1) / (groups * tiles)))
+    let geo = s.geo
+    for n in 0..<s.n {
+      let xn = x + n * s.c * s.inCount
+      let yn = y + n * s.m * os
+      if !pointwise, let col {
+        pool.parallelFor(groups * tiles) { task in
+          let g = task / tiles, t = task % tiles
+          let lo = os * t / tiles, hi = os * (t + 1) / tiles
+          im2col(geo, xn + g * s.cg * s.inCount, channels: s.cg, col + g * k * os + k * lo, lo, hi)
+        }
+      }
+      pool.parallelFor(groups * tiles * mBlocks) { task in
+        let mb = task % mBlocks, t = (task / mBlocks) % tiles, g = task / (mBlocks * tiles)
+        let lo = os * t / tiles, hi = os * (t + 1) / tiles
+        let m0 = mg * mb / mBlocks, m1 = mg * (mb + 1) / mBlocks
+        let width = hi - lo
+        if width <= 0 || m1 <= m0 { return }
+        let b: UnsafePointer<Float>, ldb: Int
+        if pointwise {
+          b = xn + g * s.cg * s.inCount + lo; ldb = os
+        } else {
+          b = UnsafePointer(col! + g * k * os + k * lo); ldb = width
+        }
+        let c = yn + (g * mg + m0) * os + lo
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m1 - m0), Int32(width), Int32(k),
+                    1, w + (g * mg + m0) * k, Int32(k), b, Int32(ldb), 0, c, Int32(os))
+        if bias == nil && ep.isIdentity { return }
+        for m in m0..<m1 {
+          let oc = g * mg + m
+          ep.apply(c + (m - m0) * os, count: width, channel: oc, bias: bias?[oc] ?? 0,
+                   residual: residual.map { $0 + n * s.m * os + oc * os + lo })
+        }
+      }
+    }
+  }
+
+  /// Writes im2col rows for output positions `lo..<hi` of one group: `channels · kernel volume` rows of
+  /// `hi - lo` values each, row order (channel, kd, kh, kw) to match the weight layout.
+  private func im2col(_ g: WindowGeometry, _ x: UnsafePointer<Float>, channels: Int,
+                      _ dst: UnsafeMutablePointer<Float>, _ lo: Int, _ hi: Int) {
+    let width = hi - lo
+    let (D, H, W) = (g.inSize[0], g.inSize[1], g.inSize[2])
+    let (OH, OW) = (g.outSize[1], g.outSize[2])
+    let (sd, sh, sw) = (g.strides[0], g.strides[1], g.strides[2])
+    let (dd, dh, dw) = (g.dilations[0], g.dilations[1], g.dilations[2])
+    let (pd, ph, pw) = (g.padsBegin[0], g.padsBegin[1], g.padsBegin[2])
+    var row = dst
+    for ci in 0..<channels {
+      let xc = x + ci * D * H * W
+      for kd in 0..<g.kernel[0] {
+        for kh in 0..<g.kernel[1] {
+          for kw in 0..<g.kernel[2] {
+            var j = lo
+            while j < hi {
+              let ow0 = j % OW, oh = (j / OW) % OH, od = j / (OW * OH)
+              let len = min(hi - j, OW - ow0)
+              let out = row + (j - lo)
+              let id = od * sd - pd + kd * dd, ih = oh * sh - ph + kh * dh
+              if id < 0 || id >= D || ih < 0 || ih >= H {
+                out.update(repeating: 0, count: len)
+              } else {
+                let xr = xc + (id * H + ih) * W
+                let off = kw * dw - pw
+                if sw == 1 {
+                  // Valid ow: 0 ≤ ow + off < W.
+                  let a = min(max(ow0, -off), ow0 + len), e = max(min(ow0 + len, W - off), a)
+                  if a > ow0 { out.update(repeating: 0, count: a - ow0) }
+                  if e > a { (out + (a - ow0)).update(from: xr + a + off, count: e - a) }
+                  if ow0 + len > e { (out + (e - ow0)).update(repeating: 0, count: ow0 + len - e) }
+                } else {
+                  for i in 0..<len {
+                    let iw = (ow0 + i) * sw + off
+                    out[i] = iw >= 0 && iw < W ? xr[iw] : 0
+                  }
+                }
+              }
+              j += len
+            }
+            row += width
+          }
+        }
+      }
+    }
+  }
+
+  /// Depthwise (one input and one output channel per group): a direct loop per channel plane, no im2col.
+  private func depthwise(_ s: ConvShape, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                         _ bias: UnsafePointer<Float>?, _ residual: UnsafePointer<Float>?,
+                         _ y: UnsafeMutablePointer<Float>, _ context: RunContext) {
+    let g = s.geo, ep = epilogue, os = s.outCount, inCount = s.inCount, kc = g.kernelCount
+    let (D, H, W) = (g.inSize[0], g.inSize[1], g.inSize[2])
+    let (OD, OH, OW) = (g.outSize[0], g.outSize[1], g.outSize[2])
+    let (sd, sh, sw) = (g.strides[0], g.strides[1], g.strides[2])
+    let (dd, dh, dw) = (g.dilations[0], g.dilations[1], g.dilations[2])
+    let (pd, ph, pw) = (g.padsBegin[0], g.padsBegin[1], g.padsBegin[2])
+    let (KD, KH, KW) = (g.kernel[0], g.kernel[1], g.kernel[2])
+    context.pool.parallelRanges(s.n * s.m, grain: 1) { planes in
+      for plane in planes {
+        let c = plane % s.m
+        let xc = x + plane * inCount, wc = w + c * kc, yc = y + plane * os
+        yc.update(repeating: 0, count: os)
+        for od in 0..<OD {
+          for oh in 0..<OH {
+            let yr = yc + (od * OH + oh) * OW
+            for kd in 0..<KD {
+              let id = od * sd - pd + kd * dd
+              if id < 0 || id >= D { continue }
+              for kh in 0..<KH {
+                let ih = oh * sh - ph + kh * dh
+                if ih < 0 || ih >= H { continue }
+                let xr = xc + (id * H + ih) * W
+                for kw in 0..<KW {
+                  let wv = wc[(kd * KH + kh) * KW + kw]
+                  let off = kw * dw - pw
+                  // ow range with 0 ≤ ow·sw + off < W.
+                  let a = off >= 0 ? 0 : (-off + sw - 1) / sw
+                  let e = W - off <= 0 ? 0 : min(OW, (W - off - 1) / sw + 1)
+                  if e <= a { continue }
+                  if sw == 1 {
+                    let xs = xr + off
+                    for ow in a..<e { yr[ow] += wv * xs[ow] }
+                  } else {
+                    for ow in a..<e { yr[ow] += wv * xr[ow * sw + off] }
+                  }
+                }
+              }
+            }
+          }
+        }
+        if bias != nil || !ep.isIdentity {
+          ep.apply(yc, count: os, channel: c, bias: bias?[c] ?? 0, residual: residual.map { $0 + plane * os })
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,116 @@
+import ModelFormat
+
+/// ONNX `MatMul`: numpy matmul — batch dims broadcast, a 1-D A gains a leading 1 and a 1-D B a trailing 1
+/// (both removed from the result).
+///
+/// float/double: one BLAS call per batch matrix, batches spread over the pool (a single large matrix is
+/// split into row/column blocks instead). Other types use a plain loop.
+final class MatMulKernel: OpKernel, @unchecked Sendable {
+  let label: String
+  /// Float copy of a constant B (weights).
+  let packedB: [Float]?
+
+  init(_ ctx: NodeContext) throws {
+    _ = openBLASSingleThreaded
+    label = ctx.label
+    if let b = ctx.constant(1), b.dataType == .float {
+      packedB = b.withElements(as: Float.self) { Array($0) }
+    } else {
+      packedB = nil
+    }
+  }
+
+  struct Layout {
+    var m: Int, n: Int, k: Int
+    var batch: [Int]
+    var aStrides: [Int], bStrides: [Int]
+    var outShape: [Int]
+    var batchCount: Int { batch.reduce(1, *) }
+  }
+
+  func layout(_ a0: [Int], _ b0: [Int]) throws -> Layout {
+    guard !a0.isEmpty, !b0.isEmpty else { throw SecateurError.invalidModel("\(label): MatMul operands must have rank ≥ 1, got \(a0) and \(b0)") }
+    let a = a0.count == 1 ? [1] + a0 : a0
+    let b = b0.count == 1 ? b0 + [1] : b0
+    let m = a[a.count - 2], k = a[a.count - 1], kb = b[b.count - 2], n = b[b.count - 1]
+    guard k == kb else { throw SecateurError.invalidModel("\(label): inner dims differ: A \(a0), B \(b0)") }
+    // BLAS takes 32-bit sizes.
+    guard m < Int32.max, n < Int32.max, k < Int32.max else { throw SecateurError.unsupported("\(label): A \(a0) or B \(b0) is too large for BLAS") }
+    let ab = Array(a.dropLast(2)), bb = Array(b.dropLast(2))
+    let batch = try broadcastShapes([ab, bb], label)
+    var out = batch
+    if a0.count > 1 { out.append(m) }
+    if b0.count > 1 { out.append(n) }
+    return Layout(m: m, n: n, k: k, batch: batch,
+                  aStrides: broadcastStrides(ab, to: batch), bStrides: broadcastStrides(bb, to: batch), outShape: out)
+  }
+
+  func outputSpecs(_ inputs: [TensorSpec?], _ values: InputValues) throws -> [TensorSpec] {
+    let a = try required(inputs, 0, label), b = try required(inputs, 1, label)
+    try a.require(matmulTypes, label, "A")
+    guard b.dataType == a.dataType else { throw SecateurError.invalidModel("\(label): A is \(a.dataType) but B is \(b.dataType)") }
+    return [TensorSpec(a.dataType, try layout(a.shape, b.shape).outShape)]
+  }
+
+  func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
+    guard inputs.count >= 2, let a = inputs[0], let b = inputs[1], let y = outputs.first else { return }
+    let l = try layout(a.shape, b.shape)
+    switch a.dataType {
+    case .float:
+      if let packedB {
+        packedB.withUnsafeBufferPointer { pb in
+          if let base = pb.baseAddress { blas(l, a.pointer(Float.self), base, y.pointer(Float.self), context) }
+        }
+      } else {
+        blas(l, a.pointer(Float.self), b.pointer(Float.self), y.pointer(Float.self), context)
+      }
+    case .double: blas(l, a.pointer(Double.self), b.pointer(Double.self), y.pointer(Double.self), context)
+    case .float16: loop(l, a, b, y, Float16.self, context)
+    case .int32: loop(l, a, b, y, Int32.self, context)
+    case .int64: loop(l, a, b, y, Int64.self, context)
+    case .uint32: loop(l, a, b, y, UInt32.self, context)
+    case .uint64: loop(l, a, b, y, UInt64.self, context)
+    default: throw SecateurError.unsupported("\(label): element type \(a.dataType) is not supported")
+    }
+  }
+
+  /// Element offsets of batch matrix `i` in A and B.
+  @inline(__always)
+  static func offsets(_ l: Layout, _ i: Int) -> (Int, Int) {
+    var rest = i, ao = 0, bo = 0
+    for d in stride(from: l.batch.count - 1, through: 0, by: -1) {
+      let c = rest % l.batch[d]
+      rest /= l.batch[d]
+      ao += c * l.aStrides[d]
+      bo += c * l.bStrides[d]
+    }
+    return (ao * l.m * l.k, bo * l.k * l.n)
+  }
+
+  private func blas<T: BinaryFloatingPoint>(_ l: Layout, _ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>,
+                       _ context: RunContext) {
+    let call = BlasCall(transA: false, transB: false, m: l.m, n: l.n, k: l.k, lda: l.k, ldb: l.n, ldc: l.n, alpha: 1, beta: 0)
+    let count = l.batchCount, mn = l.m * l.n
+    if count * mn == 0 { return }
+    // BLAS leaves C untouched when k is 0; the empty sum is 0.
+    if l.k == 0 { y.update(repeating: T.zero, count: count * mn); return }
+    if count == 1 { call.run(a, b, y, context.pool, tasks: 1); return }
+    context.pool.parallelRanges(count, grain: max(1, 65_536 / max(1, mn * l.k))) { range in
+      for i in range {
+        let (ao, bo) = MatMulKernel.offsets(l, i)
+        call.run(a + ao, b + bo, y + i * mn, context.pool, tasks: count)
+      }
+    }
+  }
+
+  private func loop<T: LoopScalar>(_ l: Layout, _ a: TensorView, _ b: TensorView, _ y: TensorView, _: T.Type,
+                                   _ context: RunContext) {
+    let ap = a.pointer(T.self), bp = b.pointer(T.self), yp = y.pointer(T.self), mn = l.m * l.n
+    context.pool.parallelRanges(l.batchCount, grain: 1) { range in
+      for i in range {
+        let (ao, bo) = MatMulKernel.offsets(l, i)
+        loopMatMul(ap + ao, l.k, 1, bp + bo, l.n, 1, yp + i * mn, m: l.m, n: l.n, k: l.k, alpha: 1, beta: 1, addend: nil)
+      }
+    }
+  }
+}

@@ -1,0 +1,126 @@
+"""One wrapper per engine with the same two calls, `Engine(path, threads)` and `engine.run(x)`.
+
+- Secateur: the Python binding (bindings/python) over build/lib/libsecateur.so (env SECATEUR_LIBRARY).
+- onnxruntime: default CPU provider, ORT_ENABLE_ALL, intra-op threads = the thread count, sequential.
+- OpenVINO: CPU plugin, INFERENCE_PRECISION_HINT=f32, PERFORMANCE_HINT=LATENCY, NUM_STREAMS=1,
+  INFERENCE_NUM_THREADS = the thread count.
+
+`python engines.py ENGINE MODEL THREADS` is the isolated probe for session-creation time and peak RSS:
+it imports the engine, records the process's peak RSS, creates the session (timed), runs once, and
+prints JSON with the creation time and the peak RSS growth over the post-import baseline."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+ENGINES = ("secateur", "onnxruntime", "openvino")
+
+
+class Secateur:
+    name = "secateur"
+
+    def __init__(self, path: str, threads: int):
+        sys.path.insert(0, str(ROOT / "bindings" / "python"))
+        import secateur
+
+        self.sess = secateur.InferenceSession(path, threads=threads)
+        self.input = self.sess.get_inputs()[0].name
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        return self.sess.run(None, {self.input: x})[0]
+
+    @staticmethod
+    def version() -> str:
+        sys.path.insert(0, str(ROOT / "bindings" / "python"))
+        import secateur
+
+        return secateur.__version__
+
+
+class OnnxRuntime:
+    name = "onnxruntime"
+
+    def __init__(self, path: str, threads: int):
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        self.sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+        self.input = self.sess.get_inputs()[0].name
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        return self.sess.run(None, {self.input: x})[0]
+
+    @staticmethod
+    def version() -> str:
+        import onnxruntime as ort
+
+        return ort.__version__
+
+
+class OpenVINO:
+    name = "openvino"
+
+    def __init__(self, path: str, threads: int):
+        import openvino as ov
+
+        core = ov.Core()
+        config = {
+            "INFERENCE_PRECISION_HINT": "f32",
+            "PERFORMANCE_HINT": "LATENCY",
+            "NUM_STREAMS": "1",
+            "INFERENCE_NUM_THREADS": str(threads),
+        }
+        self.compiled = core.compile_model(core.read_model(path), "CPU", config)
+        self.request = self.compiled.create_infer_request()
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        self.request.infer({0: x})
+        return self.request.get_output_tensor(0).data
+
+    @staticmethod
+    def version() -> str:
+        import openvino as ov
+
+        return ov.get_version()
+
+
+def make(engine: str, path: str, threads: int):
+    return {"secateur": Secateur, "onnxruntime": OnnxRuntime, "openvino": OpenVINO}[engine](path, threads)
+
+
+def engine_class(engine: str):
+    return {"secateur": Secateur, "onnxruntime": OnnxRuntime, "openvino": OpenVINO}[engine]
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+
+
+def probe(engine: str, path: str, threads: int) -> dict:
+    """Session creation time and peak RSS growth, in a fresh process (see the module doc)."""
+    cls = engine_class(engine)
+    cls.version()  # import the engine first: its import cost is not the session's
+    x = np.random.default_rng(0).standard_normal((1, 3, 224, 224), dtype=np.float32)
+    base = _peak_rss_mb()
+    t0 = time.perf_counter()
+    e = cls(path, threads)
+    created = time.perf_counter() - t0
+    e.run(x)
+    return {"create_ms": created * 1e3, "peak_rss_mb": _peak_rss_mb() - base, "process_peak_rss_mb": _peak_rss_mb()}
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    print(json.dumps(probe(sys.argv[1], sys.argv[2], int(sys.argv[3]))))
