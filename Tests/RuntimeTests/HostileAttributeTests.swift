@@ -106,3 +106,56 @@ func zeroSizedDimsRun(_ op: String) throws {
     #expect(e.message.contains("z"), "\(op): \(e.message)")
   }
 }
+
+/// Conv and pooling geometry from the model: group must divide the channels; kernel, stride and dilation
+/// must be ≥ 1; pads ≥ 0; the window must fit the padded input.
+struct HostileWindowCase: CustomStringConvertible, Sendable {
+  let op: String
+  let attributes: [Attribute]
+  let weight: [Int]?
+  var description: String { "\(op) \(attributes.map { "\($0.name)=\($0.value)" }) w\(weight ?? [])" }
+
+  static func ints(_ n: String, _ v: [Int]) -> Attribute { Attribute(name: n, value: .ints(v)) }
+  static func int(_ n: String, _ v: Int) -> Attribute { Attribute(name: n, value: .int(v)) }
+
+  static let all: [HostileWindowCase] = [
+    HostileWindowCase(op: "Conv", attributes: [int("group", 3)], weight: [6, 1, 3, 3]),        // 4 channels, group 3
+    HostileWindowCase(op: "Conv", attributes: [int("group", 0)], weight: [6, 4, 3, 3]),
+    HostileWindowCase(op: "Conv", attributes: [int("group", -2)], weight: [6, 2, 3, 3]),
+    HostileWindowCase(op: "Conv", attributes: [ints("strides", [0, 1])], weight: [6, 4, 3, 3]),
+    HostileWindowCase(op: "Conv", attributes: [ints("dilations", [1, 0])], weight: [6, 4, 3, 3]),
+    HostileWindowCase(op: "Conv", attributes: [ints("pads", [-1, 0, 0, 0])], weight: [6, 4, 3, 3]),
+    HostileWindowCase(op: "Conv", attributes: [ints("pads", [Int.max, 0, 0, 0])], weight: [6, 4, 3, 3]),
+    HostileWindowCase(op: "Conv", attributes: [ints("kernel_shape", [0, 3])], weight: [6, 4, 3, 3]),
+    HostileWindowCase(op: "Conv", attributes: [], weight: [6, 4, 9, 9]),                        // window > input
+    HostileWindowCase(op: "Conv", attributes: [], weight: [6, 5, 3, 3]),                        // channel mismatch
+    HostileWindowCase(op: "Conv", attributes: [ints("dilations", [Int.max / 2, 1])], weight: [6, 4, 3, 3]),
+    HostileWindowCase(op: "MaxPool", attributes: [ints("kernel_shape", [0, 2])], weight: nil),
+    HostileWindowCase(op: "MaxPool", attributes: [ints("kernel_shape", [2, 2]), ints("strides", [0, 1])], weight: nil),
+    HostileWindowCase(op: "MaxPool", attributes: [ints("kernel_shape", [2, 2]), ints("pads", [0, -3, 0, 0])], weight: nil),
+    HostileWindowCase(op: "AveragePool", attributes: [ints("kernel_shape", [9, 9])], weight: nil),
+    HostileWindowCase(op: "AveragePool", attributes: [ints("kernel_shape", [2, 2]), ints("dilations", [0, 1])], weight: nil),
+  ]
+}
+
+@Test(arguments: HostileWindowCase.all)
+func hostileWindowIsAnErrorNamingTheNode(_ c: HostileWindowCase) throws {
+  var inits: [Tensor] = []
+  var inputs = ["x"]
+  if let w = c.weight {
+    let n = w.reduce(1, *)
+    inits.append(try Tensor(name: "w", [Float](repeating: 0.5, count: n), shape: w, dataType: .float))
+    inputs.append("w")
+  }
+  let g = Graph(name: "g", nodes: [Node(name: "hostile", opType: c.op, inputs: inputs, outputs: ["y"], attributes: c.attributes)],
+                inputs: [ValueInfo(name: "x", type: .tensor(.float, [.value(1), .value(4), .value(5), .value(5)]))],
+                outputs: [ValueInfo(name: "y", type: nil)], initializers: inits)
+  do {
+    let session = try Session(model: Model(graph: g, opsetImports: [OpsetImport(domain: "", version: 17)]),
+                              options: SessionOptions(threads: 1))
+    _ = try session.run(["x": try Tensor([Float](repeating: 1, count: 100), shape: [1, 4, 5, 5], dataType: .float)])
+    Issue.record("\(c): accepted")
+  } catch let e as SecateurError {
+    #expect(e.message.contains("hostile"), "\(c): \(e.message)")
+  }
+}
