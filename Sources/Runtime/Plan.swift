@@ -1,5 +1,4 @@
 import ModelFormat
-import Synchronization
 
 /// Everything decided once per input-shape signature: every value's shape, which values are known
 /// before running (folded), and where each intermediate lives in one arena (liveness-based reuse).
@@ -34,7 +33,7 @@ final class Plan: @unchecked Sendable {
   /// region of the arena private to the step running at the time.
   private(set) var omittedOutputOffset = 0
   private(set) var dynamic = false
-  private let arenas = Mutex<[Buffer]>([])
+  private let arenas = Locked<[Buffer]>([])
 
   init(program: Program, inputSpecs: [TensorSpec]) throws {
     let n = program.valueNames.count
@@ -84,18 +83,19 @@ final class Plan: @unchecked Sendable {
       // scratch size overflowed on a huge output shape).
       for spec in outSpecs {
         guard let b = spec.byteCount, b <= program.memoryLimit else {
-          throw SecateurError(.outOfMemory, "\(s.label): output \(spec) exceeds the session memory limit of \(program.memoryLimit) bytes")
+          throw SecateurError(.outOfMemory,
+            "\(s.label): output \(spec) needs \(spec.byteCount.map(String.init) ?? "more than Int.max") bytes, over the session limit of \(program.memoryLimit)")
         }
       }
       let ws = s.kernel.workspaceBytes(inSpecs, outSpecs)
       guard ws >= 0, ws <= program.memoryLimit else {
-        throw SecateurError(.outOfMemory, "\(s.label): scratch of \(ws) bytes exceeds the session memory limit of \(program.memoryLimit)")
+        throw SecateurError(.outOfMemory, "\(s.label): scratch of \(ws) bytes is over the session limit of \(program.memoryLimit)")
       }
       maxWorkspace = max(maxWorkspace, ws)
       var omitted = 0
       for (k, spec) in outSpecs.enumerated() where k >= s.outputs.count || s.outputs[k] < 0 {
         guard let b = spec.byteCount, b <= program.memoryLimit - omitted else {
-          throw SecateurError(.outOfMemory, "\(s.label): omitted output \(spec) exceeds the session memory limit of \(program.memoryLimit)")
+          throw SecateurError(.outOfMemory, "\(s.label): omitted output \(spec) is over the session limit of \(program.memoryLimit)")
         }
         omitted += (b + 63) & ~63
       }
@@ -112,7 +112,7 @@ final class Plan: @unchecked Sendable {
       locations[vid] = .output(k)
       guard let spec = specs[vid], let b = spec.byteCount, b <= program.memoryLimit - outputBytes else {
         throw SecateurError(.outOfMemory,
-          "output '\(program.valueNames[vid])' of shape \(specs[vid]?.shape.description ?? "?") needs more than the session memory limit of \(program.memoryLimit) bytes")
+          "output '\(program.valueNames[vid])' of shape \(specs[vid]?.shape.description ?? "?") needs more memory than is left, over the session limit of \(program.memoryLimit)")
       }
       outputBytes += b
     }
@@ -143,7 +143,7 @@ final class Plan: @unchecked Sendable {
       // Each size is checked before any sum, so the offset arithmetic below cannot overflow.
       guard let b = spec.byteCount, b <= program.memoryLimit else {
         throw SecateurError(.outOfMemory,
-          "value '\(program.valueNames[vid])' of shape \(spec.shape) exceeds the session memory limit of \(program.memoryLimit) bytes")
+          "value '\(program.valueNames[vid])' of shape \(spec.shape) is over the session limit of \(program.memoryLimit)")
       }
       items.append(Item(vid: vid, size: (b + 63) & ~63, lo: lo, hi: last[vid] ?? lo))
     }

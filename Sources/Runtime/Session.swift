@@ -1,6 +1,5 @@
 import ModelFormat
 import Optimizer
-import Synchronization
 
 /// Options for creating a session.
 public struct SessionOptions: Sendable {
@@ -34,7 +33,7 @@ public final class Session: @unchecked Sendable {
 
   let program: Program
   let pool: ThreadPool
-  private let plans = Mutex(PlanCache())
+  private let plans = Locked(PlanCache())
 
   /// Plans by input signature, least recently used first in `order`.
   struct PlanCache {
