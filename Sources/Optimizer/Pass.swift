@@ -37,7 +37,7 @@ public struct PassManager: Sendable {
     var passes: [any GraphPass] = [InlineFunctions(), EliminateIdentity()]
     if let evaluator { passes.append(FoldConstants(evaluator: evaluator, shapes: shapes)) }
     passes += [FoldAffineIntoProducer(), FoldAffineIntoNextConv(), EliminateDeadCode()]
-    if fuse { passes += [RecognizeActivations(), FuseConvActivation(shapes: shapes)] }
+    if fuse { passes += [FuseLayerNorm(), RecognizeActivations(), FuseConvActivation(shapes: shapes)] }
     return PassManager(passes: passes)
   }
 

@@ -24,10 +24,11 @@ enum Executor {
       outputs.append(try Tensor(zeros: s.dataType, shape: s.shape))
     }
     let ws = kernel.workspaceBytes(specs, outSpecs)
-    guard ws <= memoryLimit else {
+    guard ws >= 0, ws <= memoryLimit else {
       throw SecateurError(.outOfMemory, "\(label): workspace of \(ws) bytes exceeds the session memory limit")
     }
     let workspace = ws > 0 ? try Buffer(zeroedCount: ws) : nil
+    if !outputs.isEmpty, outputs.allSatisfy({ $0.elementCount == 0 }) { return outputs }  // nothing to write
     let inViews = inputs.map { $0.map(view) }
     let outViews = outputs.map(view)
     let context = RunContext(pool: pool ?? ThreadPool.serial, workspace: workspace?.baseAddress)

@@ -51,6 +51,8 @@ final class Plan: @unchecked Sendable {
     }
     var maxWorkspace = 0
     var maxOmitted = 0
+    // Bytes of values folded at plan time; they count against the memory limit with the arena and outputs.
+    var foldedBytes = 0
     for s in program.steps {
       let inSpecs = s.inputs.map { $0 >= 0 ? specs[$0] : nil }
       let inValues = s.inputs.map { $0 >= 0 ? known[$0] : nil }
@@ -61,7 +63,9 @@ final class Plan: @unchecked Sendable {
       }
       let present = s.inputs.filter { $0 >= 0 }
       if s.kernel.isDeterministic, !present.isEmpty, present.allSatisfy({ known[$0] != nil }) {
-        let values = try Executor.evaluate(s.kernel, inValues, label: s.label, pool: nil, memoryLimit: program.memoryLimit)
+        let values = try Executor.evaluate(s.kernel, inValues, label: s.label, pool: nil,
+                                           memoryLimit: program.memoryLimit - foldedBytes)
+        foldedBytes += values.reduce(0) { $0 + $1.byteCount }
         record(values, s.outputs, &known)
         continue
       }
@@ -76,22 +80,43 @@ final class Plan: @unchecked Sendable {
       for (k, vid) in s.outputs.enumerated() where vid >= 0 && k < outSpecs.count {
         specs[vid] = outSpecs[k]
       }
+      // Every output fits the limit before a kernel sizes its scratch from them (fuzz finding: Resize's
+      // scratch size overflowed on a huge output shape).
+      for spec in outSpecs {
+        guard let b = spec.byteCount, b <= program.memoryLimit else {
+          throw SecateurError(.outOfMemory, "\(s.label): output \(spec) exceeds the session memory limit of \(program.memoryLimit) bytes")
+        }
+      }
       let ws = s.kernel.workspaceBytes(inSpecs, outSpecs)
+      guard ws >= 0, ws <= program.memoryLimit else {
+        throw SecateurError(.outOfMemory, "\(s.label): scratch of \(ws) bytes exceeds the session memory limit of \(program.memoryLimit)")
+      }
       maxWorkspace = max(maxWorkspace, ws)
       var omitted = 0
       for (k, spec) in outSpecs.enumerated() where k >= s.outputs.count || s.outputs[k] < 0 {
-        omitted += ((spec.byteCount ?? 0) + 63) & ~63
+        guard let b = spec.byteCount, b <= program.memoryLimit - omitted else {
+          throw SecateurError(.outOfMemory, "\(s.label): omitted output \(spec) exceeds the session memory limit of \(program.memoryLimit)")
+        }
+        omitted += (b + 63) & ~63
       }
       maxOmitted = max(maxOmitted, omitted)
       steps.append(Step(kernel: s.kernel, inputs: s.inputs, outputs: s.outputs, inputSpecs: inSpecs,
                         outputSpecs: outSpecs, workspace: ws, label: s.label))
     }
+    // Outputs get their own buffers each run: their bytes are checked here, before any run allocates them
+    // (fuzz finding: a model whose output shape was huge passed the arena check and allocated at run time).
+    var outputBytes = 0
     for (k, vid) in program.outputIds.enumerated() {
       if case .constant = locations[vid] { continue }
       if case .input = locations[vid] { continue }
       locations[vid] = .output(k)
+      guard let spec = specs[vid], let b = spec.byteCount, b <= program.memoryLimit - outputBytes else {
+        throw SecateurError(.outOfMemory,
+          "output '\(program.valueNames[vid])' of shape \(specs[vid]?.shape.description ?? "?") needs more than the session memory limit of \(program.memoryLimit) bytes")
+      }
+      outputBytes += b
     }
-    try assignArena(program: program, workspace: maxWorkspace, omitted: maxOmitted)
+    try assignArena(program: program, workspace: maxWorkspace, omitted: maxOmitted, fixed: outputBytes + foldedBytes)
   }
 
   private func record(_ values: [Tensor], _ outputs: [Int], _ known: inout [Int: Tensor]) {
@@ -105,7 +130,7 @@ final class Plan: @unchecked Sendable {
   /// Greedy-by-size offset assignment over live ranges (the TFLite/MNN approach): the largest
   /// intermediates are placed first at the lowest offset that does not overlap any value live at the
   /// same time. Graph outputs get their own buffers (they outlive the run).
-  private func assignArena(program: Program, workspace: Int, omitted: Int) throws {
+  private func assignArena(program: Program, workspace: Int, omitted: Int, fixed: Int) throws {
     var first: [Int: Int] = [:], last: [Int: Int] = [:]
     for (i, s) in steps.enumerated() {
       for v in s.outputs where v >= 0 { if first[v] == nil { first[v] = i }; last[v] = i }
@@ -115,8 +140,10 @@ final class Plan: @unchecked Sendable {
     var items: [Item] = []
     for (vid, lo) in first {
       guard case .absent = locations[vid], let spec = specs[vid] else { continue }
-      guard let b = spec.byteCount else {
-        throw SecateurError(.outOfMemory, "value '\(program.valueNames[vid])' of shape \(spec.shape) overflows")
+      // Each size is checked before any sum, so the offset arithmetic below cannot overflow.
+      guard let b = spec.byteCount, b <= program.memoryLimit else {
+        throw SecateurError(.outOfMemory,
+          "value '\(program.valueNames[vid])' of shape \(spec.shape) exceeds the session memory limit of \(program.memoryLimit) bytes")
       }
       items.append(Item(vid: vid, size: (b + 63) & ~63, lo: lo, hi: last[vid] ?? lo))
     }
@@ -130,6 +157,10 @@ final class Plan: @unchecked Sendable {
         if offset + it.size <= p.offset { break }
         offset = max(offset, p.offset + p.size)
       }
+      guard offset + it.size <= program.memoryLimit - fixed else {
+        throw SecateurError(.outOfMemory,
+          "the model needs over \(offset + it.size) bytes of intermediate memory for these input shapes, over the session limit of \(program.memoryLimit)")
+      }
       placed.append((offset, it.size, it.lo, it.hi))
       locations[it.vid] = .arena(offset: offset)
       total = max(total, offset + it.size)
@@ -137,9 +168,9 @@ final class Plan: @unchecked Sendable {
     workspaceOffset = total
     omittedOutputOffset = total + ((workspace + 63) & ~63)
     arenaBytes = omittedOutputOffset + omitted
-    guard arenaBytes <= program.memoryLimit else {
+    guard arenaBytes <= program.memoryLimit - fixed else {
       throw SecateurError(.outOfMemory,
-        "the model needs \(arenaBytes) bytes of intermediate memory for these input shapes, over the session limit of \(program.memoryLimit)")
+        "the model needs \(arenaBytes) bytes of intermediate memory (+ \(fixed) for outputs and folded constants) for these input shapes, over the session limit of \(program.memoryLimit)")
     }
   }
 

@@ -23,7 +23,8 @@ final class Program: @unchecked Sendable {
   let memoryLimit: Int
 
   init(model original: Model, memoryLimit: Int) throws {
-    self.memoryLimit = memoryLimit
+    // Clamped to 2^48 bytes (256 TiB, beyond any host) so sums of a few checked sizes never overflow.
+    self.memoryLimit = min(max(0, memoryLimit), 1 << 48)
     var model = original
     // Local functions run as their bodies (whether or not the optimizer ran).
     if !model.functions.isEmpty { _ = try InlineFunctions().run(on: &model) }

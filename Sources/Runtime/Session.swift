@@ -10,6 +10,9 @@ public struct SessionOptions: Sendable {
   public var optimize = true
   /// Cap on memory a run may plan (arena + outputs + folded constants), in bytes.
   public var memoryLimit = 8 << 30
+  /// Input-shape signatures whose plans (and arenas) are kept; the least recently used is dropped beyond
+  /// this, so a long-running host fed ever-new shapes stays flat.
+  public var planCacheCapacity = 32
   public init(threads: Int = 0, optimize: Bool = true) {
     self.threads = threads
     self.optimize = optimize
@@ -31,7 +34,25 @@ public final class Session: @unchecked Sendable {
 
   let program: Program
   let pool: ThreadPool
-  private let plans = Mutex<[[TensorSpec]: Plan]>([:])
+  private let plans = Mutex(PlanCache())
+
+  /// Plans by input signature, least recently used first in `order`.
+  struct PlanCache {
+    var plans: [[TensorSpec]: Plan] = [:]
+    var order: [[TensorSpec]] = []
+    mutating func get(_ key: [TensorSpec]) -> Plan? {
+      guard let p = plans[key] else { return nil }
+      if order.last != key, let i = order.firstIndex(of: key) { order.remove(at: i); order.append(key) }
+      return p
+    }
+    mutating func put(_ key: [TensorSpec], _ plan: Plan, capacity: Int) {
+      if plans.updateValue(plan, forKey: key) == nil { order.append(key) }
+      while order.count > max(1, capacity) { plans[order.removeFirst()] = nil }
+    }
+  }
+
+  /// Plans currently cached (for tests and the soak check).
+  public var cachedPlanCount: Int { plans.withLock { $0.plans.count } }
 
   public init(model: Model, options: SessionOptions = SessionOptions()) throws {
     var m = model
@@ -114,9 +135,10 @@ public final class Session: @unchecked Sendable {
 
   /// The plan for these input shapes (built on first use, then cached).
   func plan(for specs: [TensorSpec]) throws -> Plan {
-    if let p = plans.withLock({ $0[specs] }) { return p }
+    if let p = plans.withLock({ $0.get(specs) }) { return p }
     let p = try Plan(program: program, inputSpecs: specs)
-    plans.withLock { $0[specs] = p }
+    let capacity = options.planCacheCapacity
+    plans.withLock { $0.put(specs, p, capacity: capacity) }
     return p
   }
 
@@ -179,6 +201,9 @@ public final class Session: @unchecked Sendable {
           omitted += ((spec.byteCount ?? 0) + 63) & ~63
         }
       }
+      // A step whose every output is empty has nothing to write; skipping it keeps kernels from looping
+      // over degenerate shapes like [0, 2^40, 2^40] whose other dims are unchecked.
+      if outs.allSatisfy({ $0.count == 0 }) { continue }
       try step.kernel.run(ins, outs, context)
     }
     return withExtendedLifetime(inputs) { outputs }

@@ -24,8 +24,8 @@ struct Prune: ParsableCommand {
   @Flag(help: "List channel groups and removable blocks with their ids, then exit.") var list = false
   @Option(name: .customLong("shape"), help: "Concrete input shape NAME=1,3,224,224 (repeatable; needed for symbolic H/W).")
   var shapes: [String] = []
-  @Option(help: "Population size of the evolutionary search.") var population = 12
-  @Option(help: "Generations of the evolutionary search.") var generations = 6
+  @Option(help: "Population size of the evolutionary search.") var population = 8
+  @Option(help: "Generations of the evolutionary search.") var generations = 4
   @Option(help: "Channel importance: l1, l2 or activation.") var importance = "l1"
   @Option(name: .customLong("round-to"), help: "Round kept channel counts up to a multiple of this.") var roundTo = 1
   @Flag(name: .customLong("no-recalibrate"), help: "Skip BN recalibration of candidates.") var noRecalibrate = false

@@ -199,3 +199,77 @@ def test_project_models_lose_every_batchnorm(name, tmp_path, model_path, run_cli
     a = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
     b = ort.InferenceSession(opt.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
     np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+
+
+def ln_nodes(pow_form=True):
+    sq = (helper.make_node("Pow", ["d", "two"], ["d2"]) if pow_form else helper.make_node("Mul", ["d", "d"], ["d2"]))
+    return [helper.make_node("ReduceMean", ["x"], ["m"], axes=[-1]), helper.make_node("Sub", ["x", "m"], ["d"]), sq,
+            helper.make_node("ReduceMean", ["d2"], ["v"], axes=[-1]), helper.make_node("Add", ["v", "eps"], ["ve"]),
+            helper.make_node("Sqrt", ["ve"], ["s"]), helper.make_node("Div", ["d", "s"], ["n"]),
+            helper.make_node("Mul", ["n", "gamma"], ["ng"]), helper.make_node("Add", ["ng", "beta"], ["y"])]
+
+
+@pytest.mark.parametrize("opset,pow_form", [(13, True), (17, True), (17, False)])
+def test_decomposed_layernorm_fuses(opset, pow_form, tmp_path, run_cli):
+    r = rng(11)
+    inits = [const("two", 2.0), const("eps", [1e-5]), const("gamma", r.uniform(0.5, 1.5, 37)), const("beta", r.normal(0, 0.1, 37))]
+    m = model(ln_nodes(pow_form), inits, [2, 5, 37], opset=opset)
+    # From opset 17 the export keeps the fused ONNX op; before that it decomposes again (no ONNX op exists).
+    gone = ["ReduceMean", "Sqrt", "Div"] if opset >= 17 else []
+    opt, report = check(m, [2, 5, 37], tmp_path, run_cli, gone=gone)
+    assert "1 decomposed LayerNormalization fused" in report
+    if opset >= 17:
+        assert [n.op_type for n in opt.graph.node] == ["LayerNormalization"]
+
+
+def hardswish_nodes(form):
+    if form == "clip_div":
+        return [helper.make_node("Add", ["x", "three"], ["a"]), helper.make_node("Clip", ["a", "zero", "six"], ["c"]),
+                helper.make_node("Mul", ["x", "c"], ["m"]), helper.make_node("Div", ["m", "six"], ["y"])]
+    if form == "div_first":
+        return [helper.make_node("Add", ["x", "three"], ["a"]), helper.make_node("Clip", ["a", "zero", "six"], ["c"]),
+                helper.make_node("Div", ["c", "six"], ["d"]), helper.make_node("Mul", ["x", "d"], ["y"])]
+    return [helper.make_node("HardSigmoid", ["x"], ["h"], alpha=1.0 / 6, beta=0.5), helper.make_node("Mul", ["x", "h"], ["y"])]
+
+
+@pytest.mark.parametrize("form", ["clip_div", "div_first", "hardsigmoid"])
+def test_hardswish_patterns_become_one_op(form, tmp_path, run_cli):
+    inits = [const("three", 3.0), const("zero", 0.0), const("six", 6.0)]
+    m = model(hardswish_nodes(form), inits, [1, 3, 8, 8], opset=14)
+    opt, report = check(m, [1, 3, 8, 8], tmp_path, run_cli, gone=["Clip", "Div", "Add"])
+    assert [n.op_type for n in opt.graph.node] == ["HardSwish"], report
+
+
+@pytest.mark.parametrize("opset", [17, 20])
+def test_gelu_with_erf_is_recognized(opset, tmp_path, run_cli):
+    inits = [const("sqrt2", np.sqrt(2.0)), const("one", 1.0), const("half", 0.5)]
+    nodes = [helper.make_node("Div", ["x", "sqrt2"], ["a"]), helper.make_node("Erf", ["a"], ["e"]),
+             helper.make_node("Add", ["e", "one"], ["p"]), helper.make_node("Mul", ["x", "p"], ["q"]),
+             helper.make_node("Mul", ["q", "half"], ["y"])]
+    m = model(nodes, inits, [4, 33], opset=opset)
+    opt, report = check(m, [4, 33], tmp_path, run_cli, gone=[])
+    assert "1 Gelu recognized" in report
+    if opset >= 20:
+        assert [n.op_type for n in opt.graph.node] == ["Gelu"]
+
+
+def test_silu_written_as_mul_sigmoid_is_recognized(tmp_path, run_cli):
+    nodes = [helper.make_node("Sigmoid", ["x"], ["s"]), helper.make_node("Mul", ["s", "x"], ["y"])]
+    opt, report = check(model(nodes, [], [3, 17]), [3, 17], tmp_path, run_cli, gone=[])
+    assert "1 SiLU recognized" in report
+
+
+@pytest.mark.parametrize("act", ["Relu", "Clip6", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh"])
+def test_conv_residual_activation_fusion_matches(act, tmp_path, run_cli):
+    """Conv + residual Add + activation runs as one FusedConv inside Secateur; export restores standard ops."""
+    r = rng(12)
+    inits = [const("W", r.standard_normal((13, 13, 3, 3)) * 0.2), const("B", r.standard_normal(13)),
+             const("zero", 0.0), const("six", 6.0)]
+    act_node = {"Relu": helper.make_node("Relu", ["s"], ["y"]), "Clip6": helper.make_node("Clip", ["s", "zero", "six"], ["y"]),
+                "LeakyRelu": helper.make_node("LeakyRelu", ["s"], ["y"], alpha=0.1),
+                "Sigmoid": helper.make_node("Sigmoid", ["s"], ["y"]),
+                "HardSigmoid": helper.make_node("HardSigmoid", ["s"], ["y"]),
+                "HardSwish": helper.make_node("HardSwish", ["s"], ["y"]), "Tanh": helper.make_node("Tanh", ["s"], ["y"])}[act]
+    nodes = [helper.make_node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]), helper.make_node("Add", ["c", "x"], ["s"]), act_node]
+    opt, report = check(model(nodes, inits, [1, 13, 9, 9]), [1, 13, 9, 9], tmp_path, run_cli, gone=[])
+    assert "1 Conv and 0 Gemm fused (1 residual Add, 1 activations)" in report

@@ -88,6 +88,23 @@ extension ONNXReader {
   private func typedFieldsToRaw(name: String, type: DataType, count: Int, byteCount: Int,
                                 floats: [UInt32], doubles: [UInt64], uint64s: [UInt64],
                                 int32s: [Int], int64s: [Int]) throws -> Buffer {
+    // Validation before allocation: the field must hold exactly what the shape needs, so a huge
+    // declared shape with a few values is refused without allocating (fuzz finding, reader-typed-fields).
+    let (have, want, field): (Int, Int, String)
+    switch type {
+    case .float: (have, want, field) = (floats.count, count, "float_data")
+    case .complex64: (have, want, field) = (floats.count, count &* 2, "float_data")
+    case .double: (have, want, field) = (doubles.count, count, "double_data")
+    case .complex128: (have, want, field) = (doubles.count, count &* 2, "double_data")
+    case .int64: (have, want, field) = (int64s.count, count, "int64_data")
+    case .uint32, .uint64: (have, want, field) = (uint64s.count, count, "uint64_data")
+    case .int4, .uint4, .float4e2m1, .int2, .uint2: (have, want, field) = (int32s.count, byteCount, "int32_data")
+    case .string, .undefined: throw SecateurError.invalidModel("tensor '\(name)': no data for \(type)")
+    default: (have, want, field) = (int32s.count, count, "int32_data")
+    }
+    guard count == 0 || have == want else {
+      throw SecateurError.invalidModel("tensor '\(name)': \(field) has \(have) values but \(type) shape needs \(want)")
+    }
     let buffer = try Buffer(zeroedCount: byteCount)
     let p = buffer.baseAddress
     func need(_ have: Int, _ want: Int, _ field: String) throws {

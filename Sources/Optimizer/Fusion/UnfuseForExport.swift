@@ -40,6 +40,8 @@ public struct UnfuseForExport: GraphPass {
           throw SecateurError.invalidModel("\(n.label): Activation without an 'activation' attribute")
         }
         out += try activationNodes(act, input: n.inputs[0], output: n.outputs[0], name: n.name, opset: opset, &g)
+      case "LayerNormalization":
+        out += try layerNormNodes(n, &g)
       default:
         throw SecateurError.unsupported("\(n.label): no standard ONNX form for \(SecateurOps.domain)::\(n.opType)")
       }
@@ -50,12 +52,40 @@ public struct UnfuseForExport: GraphPass {
     return PassReport(pass: name, changes: count, summary: "\(count) fused nodes written as standard ONNX")
   }
 
+  /// LayerNormalization over the last axis, decomposed for opsets before 17 (ReduceMean takes `axes`
+  /// as an attribute there).
+  func layerNormNodes(_ n: Node, _ g: inout Graph) throws -> [Node] {
+    let x = n.inputs[0], y = n.outputs[0]
+    let eps = n.attribute("epsilon")?.floatValue ?? 1e-5
+    func v(_ s: String) -> String { g.freshName(y + "_ln_" + s) }
+    let m = v("mean"), d = v("centered"), d2 = v("sq"), varName = v("var"), ve = v("var_eps"), sd = v("std"), nrm = v("norm")
+    let epsName = v("eps")
+    g.setInitializer(try Tensor(name: epsName, [eps], shape: [], dataType: .float))
+    let axes = Attribute(name: "axes", value: .ints([-1]))
+    var nodes = [
+      Node(name: v("n0"), opType: "ReduceMean", inputs: [x], outputs: [m], attributes: [axes]),
+      Node(name: v("n1"), opType: "Sub", inputs: [x, m], outputs: [d]),
+      Node(name: v("n2"), opType: "Mul", inputs: [d, d], outputs: [d2]),
+      Node(name: v("n3"), opType: "ReduceMean", inputs: [d2], outputs: [varName], attributes: [axes]),
+      Node(name: v("n4"), opType: "Add", inputs: [varName, epsName], outputs: [ve]),
+      Node(name: v("n5"), opType: "Sqrt", inputs: [ve], outputs: [sd]),
+      Node(name: v("n6"), opType: "Div", inputs: [d, sd], outputs: [nrm]),
+    ]
+    let bias = n.input(2)
+    let scaled = bias == nil ? y : v("scaled")
+    nodes.append(Node(name: v("n7"), opType: "Mul", inputs: [nrm, n.inputs[1]], outputs: [scaled]))
+    if let bias { nodes.append(Node(name: v("n8"), opType: "Add", inputs: [scaled, bias], outputs: [y])) }
+    return nodes
+  }
+
   /// Standard ONNX nodes computing `act(input)` into `output`.
   func activationNodes(_ act: ActivationSpec, input: String, output: String, name: String, opset: Int,
                        _ g: inout Graph) throws -> [Node] {
     let p = act.params
+    var made = 0
     func node(_ op: String, _ ins: [String], _ outs: [String], _ attrs: [Attribute] = []) -> Node {
-      Node(name: g.freshName(name + "_" + op.lowercased()), opType: op, inputs: ins, outputs: outs, attributes: attrs)
+      made += 1  // node names must be unique too: a decomposition may use one op twice
+      return Node(name: "\(name)_\(op.lowercased())\(made)", opType: op, inputs: ins, outputs: outs, attributes: attrs)
     }
     func scalar(_ v: Float, _ base: String) throws -> String {
       let n = g.freshName(name + "_" + base)

@@ -97,6 +97,16 @@ enum Calibration {
       count += Double(outer * inner)
     }
 
+    /// Pools one equally weighted sample given by its per-channel mean and variance.
+    mutating func addMoments(mean: [Double], variance: [Double]) {
+      guard mean.count == sum.count, variance.count == sum.count else { return }
+      for ch in sum.indices {
+        sum[ch] += mean[ch]
+        sumSq[ch] += variance[ch] + mean[ch] * mean[ch]
+      }
+      count += 1
+    }
+
     var mean: [Double] { sum.map { $0 / max(1, count) } }
     var variance: [Double] { zip(sum, sumSq).map { s, s2 in max(0, s2 / max(1, count) - (s / max(1, count)) * (s / max(1, count))) } }
   }

@@ -70,7 +70,13 @@ public enum DepthPruning {
   /// Replaces each block by its shortcut. Blocks inside an already removed branch are skipped.
   public static func remove(_ blocks: [ResidualBlock], from model: inout Model) {
     var g = model.graph
-    for b in blocks {
+    // Removing a block renames its output to its shortcut; a later block whose shortcut was that output
+    // (consecutive blocks) must follow the rename.
+    var renamed: [String: String] = [:]
+    func resolve(_ v: String) -> String { var v = v; while let r = renamed[v] { v = r }; return v }
+    for b0 in blocks {
+      var b = b0
+      b.identity = resolve(b.identity)
       guard let ai = g.nodes.firstIndex(where: { nodeName($0) == b.add }) else { continue }
       let drop = Set(b.branch + [b.add])
       if g.outputs.contains(where: { $0.name == b.output }) {
@@ -80,6 +86,7 @@ public enum DepthPruning {
       } else {
         g.nodes.removeAll { drop.contains(nodeName($0)) }
         g.replaceUses(of: b.output, with: b.identity)
+        renamed[b.output] = b.identity
       }
     }
     let read = Set(g.nodes.flatMap(\.inputs) + g.outputs.map(\.name) + g.inputs.map(\.name))

@@ -11,8 +11,8 @@ public struct PruneOptions: Sendable {
   public var budget: Budget = .macs(0.5)
   public var dimensions: Set<PruneDimension> = Set(PruneDimension.allCases)
   public var seed: UInt64 = 0
-  public var population = 12
-  public var generations = 6
+  public var population = 8
+  public var generations = 4
   /// Calibration inputs (one feed set per sample, batch 1). Generated (standard normal) when empty.
   public var calibration: [[String: Tensor]] = []
   public var calibrationSamples = 4
@@ -39,6 +39,8 @@ public struct PruneDecision: Sendable, Hashable {
   public var widths: [Int: Int] = [:]
   public var droppedBlocks: Set<Int> = []
   public var resolution: [Int]
+  /// Group id → explicit kept channel indices (from a spec's `keep`); overrides the importance ranking.
+  public var keep: [Int: [Int]] = [:]
 }
 
 /// A built and measured candidate.
@@ -223,6 +225,19 @@ public final class JointPruner: @unchecked Sendable {
       }
       d.widths[g.id] = w
     }
+    for (k, idx) in spec.keep {
+      guard let g = groups.group(named: k) else { throw SecateurError.invalidArgument("prune spec: no channel group '\(k)'") }
+      guard let last = idx.last, last < g.channels else {
+        throw SecateurError.invalidArgument("prune spec: group \(g.key) has \(g.channels) channels; keep lists index \(idx.last ?? -1)")
+      }
+      if idx.count < g.channels && !g.isPrunable {
+        throw SecateurError.invalidArgument("prune spec: group \(g.key) cannot be pruned: \(g.frozenReasons.first ?? "no producer")")
+      }
+      if spec.widths[k] != nil || spec.ratios[k] != nil {
+        throw SecateurError.invalidArgument("prune spec: group '\(k)' is given both keep and a width/ratio")
+      }
+      if idx.count < g.channels { d.keep[g.id] = idx; d.widths[g.id] = idx.count } else { d.widths[g.id] = nil }
+    }
     for k in spec.dropBlocks {
       guard let b = blocks.first(where: { $0.key == k || $0.add == k }) else {
         throw SecateurError.invalidArgument("prune spec: no removable block '\(k)' (see --list)")
@@ -230,6 +245,7 @@ public final class JointPruner: @unchecked Sendable {
       d.droppedBlocks.insert(b.id)
     }
     d.widths = d.widths.filter { groups.groups[$0.key].isPrunable && $0.value < groups.groups[$0.key].channels }
+    d.keep = d.keep.filter { d.widths[$0.key] != nil }
     return d
   }
 
@@ -238,6 +254,10 @@ public final class JointPruner: @unchecked Sendable {
     var keep: [Int: [Int]] = [:]
     for (g, w0) in d.widths {
       let c = groups.groups[g].channels
+      if let explicit = d.keep[g] {
+        keep[g] = explicit
+        continue
+      }
       var w = w0
       if options.roundTo > 1 { w = min(c, ((w + options.roundTo - 1) / options.roundTo) * options.roundTo) }
       if w >= c { continue }
@@ -268,11 +288,13 @@ public final class JointPruner: @unchecked Sendable {
     var c = PruneCandidate(decision: d, model: m, macs: cost.totalMACs, parameters: m.graph.parameterCount)
     if wantFidelity {
       try prepareCalibration()
+      var outputs: [[Tensor]]?
       if options.recalibrateBN && !bnReference.isEmpty {
-        try recalibrate(&m, keep: keep, hw: d.resolution)
+        outputs = try recalibrate(&m, keep: keep, hw: d.resolution)
         c.model = m
       }
-      c.fidelity = try Calibration.fidelity(try evaluator.outputs(m, feeds: try resized(d.resolution)), reference)
+      if outputs?.count != reference.count { outputs = try evaluator.outputs(m, feeds: try resized(d.resolution)) }
+      c.fidelity = try Calibration.fidelity(outputs!, reference)
     }
     if latency, let f = try resized(d.resolution).first { c.latencyMs = try evaluator.latencyMs(m, feeds: f) }
     return c
@@ -282,8 +304,15 @@ public final class JointPruner: @unchecked Sendable {
   /// (SPOS-style recalibration): with the original input statistics (μ₀, σ₀), BN (m, s = √(v+ε)) and
   /// the candidate's (μ, σ): s′ = s·σ/σ₀, m′ = μ − s′·(μ₀ − m)/s. For a trained net (m ≈ μ₀, s ≈ σ₀)
   /// this is plain re-estimation (m′ = μ, s′ = σ).
-  func recalibrate(_ m: inout Model, keep: [Int: [Int]], hw: [Int]) throws {
-    let now = try bnStatistics(m, hw: hw)
+  ///
+  /// (μ, σ) must be measured with every upstream BN already recalibrated, otherwise corrections compound
+  /// layer after layer (a one-pass estimate blows deep random-weight nets up by orders of magnitude).
+  /// `sequentialStatistics` measures them in one run of a probe graph in which every BN normalizes by
+  /// its batch statistics and then applies the recalibrated affine — the forward pass of training mode.
+  /// Returns the recalibrated model's outputs on the calibration samples when the probe produced them.
+  @discardableResult
+  func recalibrate(_ m: inout Model, keep: [Int: [Int]], hw: [Int]) throws -> [[Tensor]]? {
+    let (now, outputs) = try sequentialStatistics(m, keep: keep, hw: hw)
     var g = m.graph
     var index: [String: Int] = [:]
     for (k, t) in g.initializers.enumerated() { index[t.name] = k }
@@ -318,6 +347,151 @@ public final class JointPruner: @unchecked Sendable {
     let read = Set(g.nodes.flatMap(\.inputs) + g.outputs.map(\.name) + g.inputs.map(\.name))
     g.initializers.removeAll { !read.contains($0.name) }
     m.graph = g
+    return outputs
+  }
+
+  /// Per-channel (mean, variance) at every BN input of the candidate as it will be after recalibration.
+  /// Each BN of a probe copy becomes y = P·(x − μ_b)/σ_b + Q·x + R with batch statistics (μ_b, σ_b): P, R
+  /// give the recalibrated output distribution (P = γσ₀/s, R = γ(μ₀ − m)/s + β), Q keeps plain inference
+  /// for channels without usable reference statistics. The calibration samples run as one batch; when
+  /// the graph hard-codes batch 1, each sample runs alone and the statistics are pooled.
+  /// With batched samples the probe's graph outputs are also the recalibrated model's outputs on them
+  /// (its BNs then hold exactly these batch statistics), returned per sample; nil otherwise.
+  func sequentialStatistics(_ m: Model, keep: [Int: [Int]], hw: [Int]) throws
+    -> ([String: ([Double], [Double])], outputs: [[Tensor]]?) {
+    let samples = try resized(hw)
+    if samples.count > 1, let (stats, outs) = try? sequentialStatistics(m, keep: keep, feeds: [Self.batch(samples)]) {
+      return (stats, try? Self.unbatch(outs, count: samples.count))
+    }
+    var pooled: [String: (Calibration.Moments)] = [:]
+    for f in samples {
+      for (k, (mu, va)) in try sequentialStatistics(m, keep: keep, feeds: [f]).0 {
+        if pooled[k] == nil { pooled[k] = Calibration.Moments(channels: mu.count) }
+        pooled[k]!.addMoments(mean: mu, variance: va)
+      }
+    }
+    return (pooled.mapValues { ($0.mean, $0.variance) }, nil)
+  }
+
+  /// Splits batched outputs (first axis) into `count` samples of batch 1.
+  static func unbatch(_ outs: [Tensor], count: Int) throws -> [[Tensor]] {
+    var per: [[Tensor]] = Array(repeating: [], count: count)
+    for t in outs {
+      guard t.dataType == .float, let n = t.shape.first, n == count else { throw SecateurError.unsupported("unbatchable output") }
+      let v = t.floats, each = v.count / count
+      for i in 0..<count {
+        per[i].append(try Tensor(name: t.name, Array(v[(i * each)..<((i + 1) * each)]), shape: [1] + t.shape.dropFirst(), dataType: .float))
+      }
+    }
+    return per
+  }
+
+  static func batch(_ samples: [[String: Tensor]]) throws -> [String: Tensor] {
+    var out: [String: Tensor] = [:]
+    for (name, t0) in samples[0] {
+      guard t0.dataType == .float, !t0.shape.isEmpty else { throw SecateurError.unsupported("non-float input") }
+      var values: [Float] = []
+      for s in samples {
+        guard let t = s[name], t.shape.dropFirst() == t0.shape.dropFirst() else { throw SecateurError.unsupported("ragged") }
+        values += t.floats
+      }
+      out[name] = try Tensor(name: name, values, shape: [t0.shape[0] * samples.count] + t0.shape.dropFirst(), dataType: .float)
+    }
+    return out
+  }
+
+  func sequentialStatistics(_ m: Model, keep: [Int: [Int]], feeds: [[String: Tensor]]) throws
+    -> ([String: ([Double], [Double])], outputs: [Tensor]) {
+    let shapes = try evaluator.shapes(m)
+    var probe = m
+    var g = probe.graph
+    var index: [String: Int] = [:]
+    for (k, t) in g.initializers.enumerated() { index[t.name] = k }
+    let newAxes = (probe.opsetVersion(for: "") ?? 17) >= 18
+    var nodes: [Node] = []
+    var statOutputs: [(String, String, String)] = []
+    for n in g.nodes {
+      guard n.opType == "BatchNormalization", n.inputs.count == 5, n.outputs.count >= 1,
+            let rank = shapes[n.inputs[0]]?.count, rank >= 2,
+            let gi = index[n.inputs[1]], let bi = index[n.inputs[2]], let mi = index[n.inputs[3]], let vi = index[n.inputs[4]] else {
+        nodes.append(n)
+        continue
+      }
+      let name = DepthPruning.nodeName(n)
+      let gamma = g.initializers[gi].floats, beta = g.initializers[bi].floats
+      let mean = g.initializers[mi].floats, variance = g.initializers[vi].floats
+      let c = mean.count
+      let eps = Double(n.attribute("epsilon")?.floatValue ?? 1e-5)
+      let orig = groups.keptIndices(of: n.outputs[0], keep: keep) ?? Array(0..<c)
+      let ref = bnReference[name]
+      var P = [Float](repeating: 0, count: c), Q = P, R = P
+      for j in 0..<c {
+        let s = (Double(variance[j]) + eps).squareRoot()
+        let o = j < orig.count ? orig[j] : -1
+        if let (mu0, va0) = ref, orig.count == c, o >= 0, o < mu0.count, va0[o] > 1e-24 {
+          P[j] = Float(Double(gamma[j]) * va0[o].squareRoot() / s)
+          R[j] = Float(Double(gamma[j]) * (mu0[o] - Double(mean[j])) / s + Double(beta[j]))
+        } else {
+          Q[j] = Float(Double(gamma[j]) / s)
+          R[j] = Float(Double(beta[j]) - Double(gamma[j]) * Double(mean[j]) / s)
+        }
+      }
+      let cshape = [c] + Array(repeating: 1, count: rank - 2)
+      let axes = [0] + Array(2..<rank)
+      func v(_ s: String) -> String { g.freshName("\(name)_probe_\(s)") }
+      let (pN, qN, rN, epsN) = (v("P"), v("Q"), v("R"), v("eps"))
+      g.initializers.append(try Tensor(name: pN, P, shape: cshape, dataType: .float))
+      g.initializers.append(try Tensor(name: qN, Q, shape: cshape, dataType: .float))
+      g.initializers.append(try Tensor(name: rN, R, shape: cshape, dataType: .float))
+      g.initializers.append(try Tensor(name: epsN, [Float(1e-12)], shape: [], dataType: .float))
+      var axesInput: [String] = []
+      var axesAttr: [Attribute] = []
+      if newAxes {
+        let aN = v("axes")
+        g.initializers.append(try Tensor(name: aN, axes.map { Int64($0) }, shape: [axes.count], dataType: .int64))
+        axesInput = [aN]
+      } else {
+        axesAttr = [Attribute(name: "axes", value: .ints(axes))]
+      }
+      let keepdims = Attribute(name: "keepdims", value: .int(1))
+      // Full-size passes: mu, d, d², var, d·S, + T; everything else is per channel.
+      let (mu, d, d2, va, ve, sd, ps, sc, qm, sh, y0) = (v("mu"), v("d"), v("d2"), v("var"), v("ve"), v("sd"), v("ps"), v("scale"), v("qmu"), v("shift"), v("y0"))
+      let x = n.inputs[0]
+      nodes += [
+        Node(name: mu, opType: "ReduceMean", inputs: [x] + axesInput, outputs: [mu], attributes: axesAttr + [keepdims]),
+        Node(name: d, opType: "Sub", inputs: [x, mu], outputs: [d]),
+        Node(name: d2, opType: "Mul", inputs: [d, d], outputs: [d2]),
+        Node(name: va, opType: "ReduceMean", inputs: [d2] + axesInput, outputs: [va], attributes: axesAttr + [keepdims]),
+        Node(name: ve, opType: "Add", inputs: [va, epsN], outputs: [ve]),
+        Node(name: sd, opType: "Sqrt", inputs: [ve], outputs: [sd]),
+        Node(name: ps, opType: "Div", inputs: [pN, sd], outputs: [ps]),
+        Node(name: sc, opType: "Add", inputs: [ps, qN], outputs: [sc]),          // S = P/σ_b + Q
+        Node(name: qm, opType: "Mul", inputs: [mu, qN], outputs: [qm]),
+        Node(name: sh, opType: "Add", inputs: [qm, rN], outputs: [sh]),          // T = Q·μ_b + R
+        Node(name: y0, opType: "Mul", inputs: [d, sc], outputs: [y0]),
+        Node(name: n.name, opType: "Add", inputs: [y0, sh], outputs: [n.outputs[0]]),
+      ]
+      statOutputs.append((name, mu, va))
+    }
+    if statOutputs.isEmpty { return ([:], []) }
+    g.nodes = nodes
+    let graphOutputs = g.outputs.map { ValueInfo(name: $0.name, type: .tensor($0.type?.tensorElementType ?? .float, nil)) }
+    g.outputs = graphOutputs + statOutputs.flatMap { [ValueInfo(name: $0.1, type: .tensor(.float, nil)), ValueInfo(name: $0.2, type: .tensor(.float, nil))] }
+    g.valueInfo = []
+    if let f = feeds.first {
+      for (i, info) in g.inputs.enumerated() where f[info.name] != nil {
+        g.inputs[i].type = .tensor(info.type?.tensorElementType ?? .float, f[info.name]!.shape.map { .value($0) })
+      }
+    }
+    probe.graph = g
+    let outs = try evaluator.outputs(probe, feeds: feeds)
+    var result: [String: ([Double], [Double])] = [:]
+    guard let o = outs.first else { return (result, []) }
+    let first = graphOutputs.count
+    for (k, (name, _, _)) in statOutputs.enumerated() where first + 2 * k + 1 < o.count {
+      result[name] = (o[first + 2 * k].floats.map(Double.init), o[first + 2 * k + 1].floats.map(Double.init))
+    }
+    return (result, Array(o.prefix(first)))
   }
 
   /// Applies a fixed spec and measures the result against the original.

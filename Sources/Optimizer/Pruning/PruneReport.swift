@@ -16,7 +16,8 @@ public struct PruneResult: @unchecked Sendable {
     let d = chosen.decision
     var s = PruneSpec(resolution: d.resolution)
     s.dropBlocks = pruner.blocks.filter { d.droppedBlocks.contains($0.id) }.map(\.key)
-    for (g, w) in d.widths { s.widths["g\(g)"] = w }
+    for (g, w) in d.widths where d.keep[g] == nil { s.widths["g\(g)"] = w }
+    for (g, idx) in d.keep { s.keep["g\(g)"] = idx }
     return s
   }
 

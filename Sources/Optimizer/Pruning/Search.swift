@@ -68,6 +68,11 @@ extension JointPruner {
 
   /// Runs the search and returns the fittest feasible candidate with the whole search history.
   public func search() throws -> PruneResult {
+    let clock = ContinuousClock(), started = clock.now
+    func elapsed() -> String {
+      let d = clock.now - started
+      return "\(fmt(Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18, 1)) s"
+    }
     try prepareCalibration()
     var rng = PruneRandom(seed: options.seed)
     let dims = options.dimensions
@@ -153,9 +158,10 @@ extension JointPruner {
       attempts += 1
       if let g = repair(random()), !population.contains(g) { population.append(g) }
     }
+    say("evaluating the initial population of \(population.count) (BN recalibration \(options.recalibrateBN && !bnReference.isEmpty ? "on" : "off: no BatchNormalization"))")
     for g in population { try eval(g) }
     func best() -> (Genome, Double)? { fitness.filter { $0.value > -.infinity }.max { $0.value < $1.value || ($0.value == $1.value && $0.key.hashValue < $1.key.hashValue) } }
-    say("initial population: \(population.count) candidates, best fidelity \(fmt(best()?.1 ?? 0))")
+    say("initial population: \(population.count) candidates, best fidelity \(fmt(best()?.1 ?? 0)) [\(elapsed())]")
     for gen in 1...max(1, options.generations) {
       population.sort { (fitness[$0] ?? -.infinity) > (fitness[$1] ?? -.infinity) }
       let parents = Array(population.prefix(max(2, options.population / 2)))
@@ -185,7 +191,7 @@ extension JointPruner {
       }
       population = Array(population.prefix(options.population))
       let b = best()
-      say("generation \(gen)/\(options.generations): \(history.count) evaluated, best fidelity \(fmt(b?.1 ?? 0))")
+      say("generation \(gen)/\(options.generations): \(history.count) evaluated, best fidelity \(fmt(b?.1 ?? 0)) [\(elapsed())]")
     }
     var chosen = history.filter(\.feasible).max { ($0.fidelity?.cosine ?? 0) < ($1.fidelity?.cosine ?? 0) }
     let met = chosen != nil

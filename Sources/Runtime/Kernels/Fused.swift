@@ -1,7 +1,7 @@
 import ModelFormat
 
 /// Secateur's own fused node types (domain `com.secateur`, produced by the optimizer's fusion passes and
-/// never written to files): `Activation`, `FusedConv` and `FusedGemm`. The attribute encoding is defined
+/// never written to files): `Activation`, `FusedConv`, `FusedGemm` and `LayerNormalization`. The attribute encoding is defined
 /// once, in Optimizer/Fusion/FusedOps.swift.
 enum FusedKernels {
   static let domain = "com.secateur"
@@ -13,6 +13,8 @@ enum FusedKernels {
       try ConvKernel(ctx, epilogue: ConvEpilogue(activation: parseActivation(ctx) ?? .none,
                                                  residualInput: ctx.node.input(3) != nil ? 3 : nil))
     },
+    // LayerNormalization fused from its decomposed form in models older than opset 17.
+    OpRegistration("LayerNormalization", domain: domain) { try LayerNormKernel($0, rms: false) },
     OpRegistration("FusedGemm", domain: domain) { ctx in
       try GemmKernel(ctx, activation: parseActivation(ctx) ?? .none)
     },

@@ -19,12 +19,16 @@ public func broadcastShapes(_ shapes: [[Int]], _ label: String) throws -> [Int] 
 }
 
 /// Row-major strides of `shape`.
+///
+/// Implementation note: wrapping multiplication. A shape whose element count fits in `Int` (every planned
+/// shape) never wraps; an empty shape like [0, 2^40, 2^40] may, but then no element is ever addressed
+/// (fuzz finding: Transpose of such a shape trapped here).
 @inlinable public func stridesOf(_ shape: [Int]) -> [Int] {
   var s = [Int](repeating: 1, count: shape.count)
   var acc = 1
   for i in stride(from: shape.count - 1, through: 0, by: -1) {
     s[i] = acc
-    acc *= shape[i]
+    acc &*= shape[i]
   }
   return s
 }
@@ -43,7 +47,9 @@ public func broadcastShapes(_ shapes: [[Int]], _ label: String) throws -> [Int] 
 /// Normalises a possibly negative axis into `0..<rank`, or throws naming the node.
 public func normalizeAxis(_ axis: Int, rank: Int, _ label: String) throws -> Int {
   let a = axis < 0 ? axis + rank : axis
-  guard a >= 0, a < max(rank, 1) || (rank == 0 && a == 0) else {
+  // Strictly inside [0, rank): callers index `shape[a]`, so a scalar has no valid axis (fuzz finding: Split
+  // on a rank-0 input trapped).
+  guard a >= 0, a < rank else {
     throw SecateurError.invalidModel("\(label): axis \(axis) is out of range for rank \(rank)")
   }
   return a
@@ -59,7 +65,7 @@ public func forEachBroadcast(_ outShape: [Int], _ aStrides: [Int], _ bStrides: [
   if rank == 0 { body(0, 0, 0, 1, 0, 0); return }
   let inner = outShape[rank - 1]
   let aStep = aStrides[rank - 1], bStep = bStrides[rank - 1]
-  let outer = outShape.dropLast().reduce(1, *)
+  let outer = outShape.dropLast().reduce(1, &*)
   if outer == 0 || inner == 0 { return }
   var idx = [Int](repeating: 0, count: max(rank - 1, 0))
   var aOff = 0, bOff = 0

@@ -159,9 +159,11 @@ final class ResizeKernel: OpKernel {
     var shape = x.shape, largest = x.elementCount
     for a in passOrder(x.shape, y.shape) {
       shape[a] = y.shape[a]
-      largest = max(largest, shapeElementCount(shape) ?? 0)
+      // Saturate: an overflowing intermediate must be refused by the memory check, never under-sized.
+      largest = max(largest, shapeElementCount(shape) ?? .max)
     }
-    return 2 * largest * MemoryLayout<Float>.stride + 128
+    let (bytes, overflow) = largest.multipliedReportingOverflow(by: 2 * MemoryLayout<Float>.stride)
+    return overflow || bytes > .max - 128 ? .max : bytes + 128
   }
 
   /// Source coordinate of output index `o` along an axis.
