@@ -15,7 +15,7 @@ let package = Package(
     // MARK: - Public API
     .target(name: "ModelFormat", dependencies: ["COnnxBridge"]),
     .target(name: "Optimizer", dependencies: ["ModelFormat"]),
-    .target(name: "Runtime", dependencies: ["ModelFormat", "Optimizer", "COpenBLAS"]),
+    .target(name: "Runtime", dependencies: ["ModelFormat", "Optimizer", "COpenBLAS", "CKernels"]),
     .target(name: "CAPI", dependencies: ["ModelFormat", "Optimizer", "Runtime"]),
     .executableTarget(
       name: "secateur",
@@ -23,6 +23,8 @@ let package = Package(
                      .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
     // MARK: - Implementation details
+    // Float32 SIMD microkernels in C, one ISA variant per function chosen at run time (AVX-512 / AVX2 / baseline).
+    .target(name: "CKernels"),
     .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                    providers: [.apt(["libopenblas-dev"])]),
     // A thin extern "C" shim over Debian's libonnx (checker, shape inference, version converter).

@@ -1,5 +1,5 @@
 /* sgemm_peak.c — the machine's sgemm figure: OpenBLAS cblas_sgemm GFLOP/s on square float32 matrices
- * (the BLAS Secateur links), best of 5 after one warm-up call.
+ * (the BLAS Secateur links), best of 10 after one warm-up call.
  * Built by mk/bench.mk with `gcc -O3 -march=native ... -lopenblas`.
  * Usage: sgemm_peak THREADS [N]  -> prints GFLOP/s. */
 #include <cblas.h>
@@ -21,7 +21,7 @@ int main(int argc, char **argv) {
   for (long i = 0; i < (long)n * n; i++) { a[i] = (float)(i % 7) * 0.1f; b[i] = (float)(i % 5) * 0.2f; c[i] = 0; }
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
   double best = 0;
-  for (int rep = 0; rep < 5; rep++) {
+  for (int rep = 0; rep < 10; rep++) {
     double t0 = now();
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
     double g = 2.0 * n * (double)n * n / (now() - t0) * 1e-9;

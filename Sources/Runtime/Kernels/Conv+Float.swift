@@ -1,3 +1,4 @@
+import CKernels
 import COpenBLAS
 import ModelFormat
 
@@ -51,6 +52,60 @@ extension ConvKernel {
           let oc = g * mg + m
           ep.apply(c + (m - m0) * os, count: width, channel: oc, bias: bias?[oc] ?? 0,
                    residual: residual.map { $0 + n * s.m * os + oc * os + lo })
+        }
+      }
+    }
+  }
+
+  /// The prepacked-weight path: `sct_gemm_f32` (CKernels, runtime ISA dispatch) straight on the NCHW
+  /// input for pointwise convs, on im2col columns otherwise, with bias, folded scale, residual and a
+  /// clamp activation fused into the tile's stores. Tasks split (group, column tile, row block), row
+  /// blocks aligned to the microkernel's MR so every block starts on a packed panel.
+  func runPackedGemm(_ s: ConvShape, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                     _ residual: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, _ context: RunContext) throws {
+    let pool = context.pool, ep = epilogue
+    let os = s.outCount, k = s.k, mg = s.mg, groups = s.group
+    let pointwise = s.isPointwise
+    guard pointwise || context.workspace != nil else { throw SecateurError.runtime("\(label): missing workspace") }
+    let col = context.workspace?.assumingMemoryBound(to: Float.self)
+    let mr = sct_gemm_mr(), panels = (mg + mr - 1) / mr
+    let threads = pool.threadCount
+    let target = threads == 1 ? 1 : threads * 3
+    // im2col columns are produced and consumed tile by tile, each tile's K × width slice sized to stay
+    // in L2 (≤ 512 KiB): the whole-image buffer (7 MB on ResNet-50's 56×56 layers) went to memory and back.
+    let l2Tiles = pointwise ? 1 : min((os + 47) / 48, max(1, (k * os * 4) / (512 << 10)))
+    let tiles = max(l2Tiles, min((os + 47) / 48, (target + groups - 1) / groups))
+    let mBlocks = pointwise ? max(1, min(panels, (target + groups * tiles - 1) / (groups * tiles))) : 1
+    let (lo, hi) = ep.clampBounds ?? (-.infinity, .infinity)
+    let unfusedActivation = ep.clampBounds == nil
+    let geo = s.geo, stride = gemmGroupStride
+    try (ep.scale ?? []).withUnsafeBufferPointer { scaleBuf in
+      let scale = ep.scale == nil ? nil : scaleBuf.baseAddress
+      guard ep.scale == nil || scaleBuf.count >= s.m else { throw SecateurError.runtime("\(label): folded scale has \(scaleBuf.count) values for \(s.m) channels") }
+      for n in 0..<s.n {
+        let xn = x + n * s.c * s.inCount
+        let yn = y + n * s.m * os
+        pool.parallelFor(groups * tiles * mBlocks) { task in
+          let mb = task % mBlocks, t = (task / mBlocks) % tiles, g = task / (mBlocks * tiles)
+          let c0 = os * t / tiles, c1 = os * (t + 1) / tiles
+          let m0 = min(mg, panels * mb / mBlocks * mr), m1 = min(mg, panels * (mb + 1) / mBlocks * mr)
+          let width = c1 - c0
+          if width <= 0 || m1 <= m0 { return }
+          let b: UnsafePointer<Float>, ldb: Int
+          if pointwise {
+            b = xn + g * s.cg * s.inCount + c0; ldb = os
+          } else {
+            let slice = col! + g * k * os + k * c0
+            im2col(geo, xn + g * s.cg * s.inCount, channels: s.cg, slice, c0, c1)
+            b = UnsafePointer(slice); ldb = width
+          }
+          let yc = yn + g * mg * os + c0
+          var e = sct_gemm_epilogue(scale: scale.map { $0 + g * mg }, bias: bias.map { $0 + g * mg },
+                                    residual: residual.map { $0 + n * s.m * os + g * mg * os + c0 }, ldr: os, lo: lo, hi: hi)
+          sct_gemm_f32(m0, m1, width, k, w + g * stride, b, ldb, yc, os, &e)
+          if unfusedActivation {
+            for m in m0..<m1 { ep.activation.apply(yc + m * os, count: width) }
+          }
         }
       }
     }
@@ -116,10 +171,22 @@ extension ConvKernel {
     let (dd, dh, dw) = (g.dilations[0], g.dilations[1], g.dilations[2])
     let (pd, ph, pw) = (g.padsBegin[0], g.padsBegin[1], g.padsBegin[2])
     let (KD, KH, KW) = (g.kernel[0], g.kernel[1], g.kernel[2])
+    var dg = sct_dw_geometry(ih: H, iw: W, oh: OH, ow: OW, kh: KH, kw: KW, sh: sh, sw: sw, dh: dh, dw: dw, ph: ph, pw: pw)
+    let simd = D == 1 && KD == 1 && OD == 1 && sct_dwconv2d_supported(&dg) != 0
+    let fusedActivation = ep.clampBounds != nil
     context.pool.parallelRanges(s.n * s.m, grain: 1) { planes in
+      var dg = dg
       for plane in planes {
         let c = plane % s.m
         let xc = x + plane * inCount, wc = w + c * kc, yc = y + plane * os
+        if simd {
+          // The SIMD microkernel (CKernels, runtime ISA dispatch) with the epilogue fused; a
+          // non-clamp activation runs after on the written plane.
+          var p = ep.cParameters(channel: c, bias: bias?[c] ?? 0, residual: residual.map { $0 + plane * os })
+          sct_dwconv2d_f32(xc, wc, yc, &dg, &p, 0, OH)
+          if !fusedActivation { ep.activation.apply(yc, count: os) }
+          continue
+        }
         yc.update(repeating: 0, count: os)
         for od in 0..<OD {
           for oh in 0..<OH {

@@ -1,3 +1,4 @@
+import CKernels
 import COpenBLAS
 import ModelFormat
 
@@ -49,8 +50,14 @@ final class ConvKernel: OpKernel, @unchecked Sendable {
   let group: Int
   /// Set by the optimizer's fusions; the ONNX op uses bias only.
   let epilogue: ConvEpilogue
-  /// Float copy of a constant W (same M·K layout sgemm reads as its A operand), or nil.
+  /// Float copy of a constant W (same M·K layout sgemm reads as its A operand), or nil. Nil too when
+  /// `gemmWeight` holds W: the non-depthwise float path then reads only the packed panels.
   let packedWeight: [Float]?
+  /// A constant W prepacked once for `sct_gemm_f32` (CKernels): per group, ⌈mg/MR⌉ panels of K × MR
+  /// where K = (C/group) · kernel volume; `gemmGroupStride` floats per group. Nil for depthwise or a
+  /// non-constant W.
+  let gemmWeight: [Float]?
+  let gemmGroupStride: Int
   let packedBias: [Float]?
 
   init(_ ctx: NodeContext, epilogue: ConvEpilogue = ConvEpilogue()) throws {
@@ -60,10 +67,24 @@ final class ConvKernel: OpKernel, @unchecked Sendable {
     group = try ctx.int("group", 1)
     guard group >= 1 else { throw ctx.error("group \(group) must be ≥ 1") }
     self.epilogue = epilogue
-    if let w = ctx.constant(1), w.dataType == .float {
+    if let w = ctx.constant(1), w.dataType == .float, w.shape.count >= 3, w.shape[0] % group == 0,
+       !(w.shape[1] == 1 && w.shape[0] == group && group > 1) {
+      let groups = group, mg = w.shape[0] / groups, k = w.shape[1...].reduce(1, *)
+      let stride = sct_gemm_packed_count(mg, k)
+      gemmGroupStride = stride
+      gemmWeight = w.withElements(as: Float.self) { src in
+        [Float](unsafeUninitializedCapacity: stride * groups) { buf, n in
+          for g in 0..<groups { sct_gemm_pack_f32(mg, k, src.baseAddress! + g * mg * k, buf.baseAddress! + g * stride) }
+          n = stride * groups
+        }
+      }
+      packedWeight = nil
+    } else if let w = ctx.constant(1), w.dataType == .float {
       packedWeight = w.withElements(as: Float.self) { Array($0) }
+      gemmWeight = nil; gemmGroupStride = 0
     } else {
       packedWeight = nil
+      gemmWeight = nil; gemmGroupStride = 0
     }
     if let b = ctx.constant(2), b.dataType == .float {
       packedBias = b.withElements(as: Float.self) { Array($0) }
@@ -126,6 +147,14 @@ final class ConvKernel: OpKernel, @unchecked Sendable {
       let wp = packedWeight
       let bp = packedBias
       let residual = epilogue.residualInput.flatMap { $0 < inputs.count ? inputs[$0]?.pointer(Float.self) : nil }
+      if let gw = gemmWeight, !s.isDepthwise {
+        try gw.withUnsafeBufferPointer { gwp in
+          try withFloatPointer(bp, b) { bPtr in
+            try runPackedGemm(s, x.pointer(Float.self), gwp.baseAddress!, bPtr, residual, y.pointer(Float.self), context)
+          }
+        }
+        return
+      }
       try withFloatPointer(wp, w) { wPtr in
         try withFloatPointer(bp, b) { bPtr in
           try runFloat(s, x.pointer(Float.self), wPtr, bPtr, residual, y.pointer(Float.self), context)

@@ -1,0 +1,96 @@
+/* Picks each microkernel family's ISA variant once per process (cpuid + xgetbv, no libgcc
+ * __cpu_model dependency, so it links the same into the CLI and the static-stdlib .so). */
+#include <cpuid.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+static int detect(void) {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+  int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1;
+  if (!osxsave || !avx) return 0;
+  unsigned lo, hi;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  uint64_t xcr0 = ((uint64_t)hi << 32) | lo;
+  if ((xcr0 & 0x6) != 0x6) return 0; /* XMM + YMM state saved by the OS */
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+  int avx2 = (b >> 5) & 1, avx512f = (b >> 16) & 1;
+  if (avx512f && (xcr0 & 0xe6) == 0xe6) return 2; /* + opmask, ZMM_Hi256, Hi16_ZMM */
+  if (avx2 && fma) return 1;
+  return 0;
+}
+
+static int chosen = -1;
+
+int sct_ckernels_isa(void) {
+  int v = __atomic_load_n(&chosen, __ATOMIC_RELAXED);
+  if (v < 0) {
+    v = detect();
+    __atomic_store_n(&chosen, v, __ATOMIC_RELAXED);
+  }
+  return v;
+}
+
+void sct_dwconv2d_f32(const float *x, const float *w, float *y, const sct_dw_geometry *g,
+                      const sct_epilogue_f32 *e, long row_begin, long row_end) {
+  switch (sct_ckernels_isa()) {
+  case 2: sct_dwconv2d_f32_avx512(x, w, y, g, e, row_begin, row_end); return;
+  case 1: sct_dwconv2d_f32_avx2(x, w, y, g, e, row_begin, row_end); return;
+  default: sct_dwconv2d_f32_scalar(x, w, y, g, e, row_begin, row_end); return;
+  }
+}
+
+void sct_epilogue_apply_f32(float *y, long n, const sct_epilogue_f32 *e) {
+  switch (sct_ckernels_isa()) {
+  case 2: sct_epilogue_apply_f32_avx512(y, n, e); return;
+  case 1: sct_epilogue_apply_f32_avx2(y, n, e); return;
+  default: sct_epilogue_apply_f32_scalar(y, n, e); return;
+  }
+}
+
+int sct_dwconv2d_supported(const sct_dw_geometry *g) {
+  if (g->kh < 1 || g->kw < 1 || g->sh < 1 || g->sw < 1 || g->dh < 1 || g->dw < 1 || g->ow < 1 || g->oh < 1) return 0;
+  if (g->kh > SCT_DW_MAX_TAPS || g->kw > SCT_DW_MAX_TAPS || g->kh * g->kw > SCT_DW_MAX_TAPS) return 0;
+  if (g->ow > SCT_DW_MAX_STAGE || g->dw > SCT_DW_MAX_STAGE) return 0;
+  long phase = (g->ow + 15) / 16 * 16 + ((g->kw - 1) * g->dw) / g->sw + 1 + 16;
+  return ((g->kh - 1) * g->dh + 1) * g->sw * phase <= SCT_DW_MAX_STAGE;
+}
+
+long sct_gemm_mr(void) {
+  switch (sct_ckernels_isa()) {
+  case 2: return sct_gemm_mr_avx512();
+  case 1: return sct_gemm_mr_avx2();
+  default: return sct_gemm_mr_scalar();
+  }
+}
+
+long sct_gemm_packed_count(long m, long k) {
+  long mr = sct_gemm_mr();
+  return (m + mr - 1) / mr * mr * k;
+}
+
+void sct_gemm_pack_f32(long m, long k, const float *w, float *packed) {
+  switch (sct_ckernels_isa()) {
+  case 2: sct_gemm_pack_f32_avx512(m, k, w, packed); return;
+  case 1: sct_gemm_pack_f32_avx2(m, k, w, packed); return;
+  default: sct_gemm_pack_f32_scalar(m, k, w, packed); return;
+  }
+}
+
+void sct_gemm_f32(long m_begin, long m_end, long n, long k, const float *packed, const float *x, long ldx,
+                  float *y, long ldy, const sct_gemm_epilogue *e) {
+  switch (sct_ckernels_isa()) {
+  case 2: sct_gemm_f32_avx512(m_begin, m_end, n, k, packed, x, ldx, y, ldy, e); return;
+  case 1: sct_gemm_f32_avx2(m_begin, m_end, n, k, packed, x, ldx, y, ldy, e); return;
+  default: sct_gemm_f32_scalar(m_begin, m_end, n, k, packed, x, ldx, y, ldy, e); return;
+  }
+}
+
+void sct_maxpool2d_f32(const float *x, float *y, const sct_dw_geometry *g, long row_begin, long row_end) {
+  switch (sct_ckernels_isa()) {
+  case 2: sct_maxpool2d_f32_avx512(x, y, g, row_begin, row_end); return;
+  case 1: sct_maxpool2d_f32_avx2(x, y, g, row_begin, row_end); return;
+  default: sct_maxpool2d_f32_scalar(x, y, g, row_begin, row_end); return;
+  }
+}

@@ -1,0 +1,80 @@
+/* CKernels — float32 SIMD microkernels with runtime CPU dispatch (AVX-512 / AVX2+FMA / baseline).
+ *
+ * Each family has one entry point here; the implementation picks an ISA variant once per process from
+ * cpuid (and the OS's saved-register support), so one binary runs on any x86-64. Variants are compiled
+ * per function with __attribute__((target(...))), never with package-wide ISA flags.
+ * Internal to Secateur (imported by Runtime only); not part of the public C API. */
+#ifndef SECATEUR_CKERNELS_H
+#define SECATEUR_CKERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The per-channel epilogue every conv microkernel applies while its tile is in registers:
+ *   y = clamp(acc * scale + bias + residual, lo, hi)
+ * residual may be NULL; lo = -INFINITY, hi = INFINITY for no clamp (Relu: lo = 0; Relu6/Clip: lo, hi). */
+typedef struct {
+  float scale, bias, lo, hi;
+  const float *residual; /* same layout as the output plane, or NULL */
+} sct_epilogue_f32;
+
+/* One geometry of a 2-D depthwise convolution over one channel plane (NCHW, one input and one
+ * output channel). */
+typedef struct {
+  long ih, iw, oh, ow;        /* input / output plane size */
+  long kh, kw;                /* kernel */
+  long sh, sw, dh, dw;        /* strides, dilations */
+  long ph, pw;                /* leading pads (trailing pads are implied by oh, ow) */
+} sct_dw_geometry;
+
+/* Floats of padded input rows the depthwise kernel stages on its stack (32 KiB), and its tap limit.
+ * Callers check sct_dwconv2d_supported() and fall back to another path when it returns 0. */
+#define SCT_DW_MAX_TAPS 1024
+
+int sct_dwconv2d_supported(const sct_dw_geometry *g);
+#define SCT_DW_MAX_STAGE 8192
+
+/* Depthwise conv of one plane: y[oh][ow] = epilogue(Σ w[kh][kw] · x[oh·sh − ph + kh·dh][ow·sw − pw + kw·dw]),
+ * out-of-range input reading as zero. x: ih·iw floats; w: kh·kw floats; y: oh·ow floats.
+ * Rows [row_begin, row_end) of the output only (so callers may split a plane across threads). */
+void sct_dwconv2d_f32(const float *x, const float *w, float *y, const sct_dw_geometry *g,
+                      const sct_epilogue_f32 *e, long row_begin, long row_end);
+
+/* Max pooling of one plane with the same geometry (padding reads as −∞; every window must hold at least
+ * one input element, which ONNX's pad < kernel rule guarantees). Same staging limits as the depthwise kernel. */
+void sct_maxpool2d_f32(const float *x, float *y, const sct_dw_geometry *g, long row_begin, long row_end);
+
+/* y[i] = clamp(y[i] * scale + bias + residual[i], lo, hi) for i < n (the epilogue alone, after sgemm). */
+void sct_epilogue_apply_f32(float *y, long n, const sct_epilogue_f32 *e);
+
+/* The epilogue of one GEMM call: per-row (output channel) scale and bias, each NULL for 1 / 0; an
+ * optional residual with row stride ldr; clamp bounds as in sct_epilogue_f32. */
+typedef struct {
+  const float *scale, *bias, *residual;
+  long ldr;
+  float lo, hi;
+} sct_gemm_epilogue;
+
+/* Rows per weight panel of the GEMM microkernel this process uses (8 with AVX-512, 6 with AVX2, 4 baseline). */
+long sct_gemm_mr(void);
+/* Floats a packed m × k weight takes: ⌈m / MR⌉ · MR · k. */
+long sct_gemm_packed_count(long m, long k);
+/* Packs row-major w (m × k) into ⌈m/MR⌉ panels of k × MR, zero-filling rows past m (done once per session). */
+void sct_gemm_pack_f32(long m, long k, const float *w, float *packed);
+/* y[i][j] = epilogue(Σ_k w[i][k] · x[k][j]) for rows i in [m_begin, m_end) and columns j in [0, n);
+ * m_begin must be a multiple of sct_gemm_mr(). x has row stride ldx, y row stride ldy; packed is the
+ * whole packed weight. Any m, n, k ≥ 1 run on the vector path (partial vectors masked). */
+void sct_gemm_f32(long m_begin, long m_end, long n, long k, const float *packed, const float *x, long ldx,
+                  float *y, long ldy, const sct_gemm_epilogue *e);
+
+/* The ISA the dispatcher chose: 2 = AVX-512F, 1 = AVX2+FMA, 0 = baseline. */
+int sct_ckernels_isa(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

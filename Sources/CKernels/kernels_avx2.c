@@ -1,0 +1,38 @@
+/* AVX2+FMA variants of the CKernels families (selected at run time by dispatch.c). */
+#include <immintrin.h>
+
+#include "internal.h"
+
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
+#pragma GCC target("avx2,fma")
+#endif
+
+#define VEC __m256
+#define LANES 8
+#define VLOAD(p) _mm256_loadu_ps(p)
+#define VSTORE(p, v) _mm256_storeu_ps(p, v)
+#define VSET1(f) _mm256_set1_ps(f)
+#define VZERO() _mm256_setzero_ps()
+#define VFMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define VADD(a, b) _mm256_add_ps(a, b)
+#define VMAX(a, b) _mm256_max_ps(a, b)
+#define VMIN(a, b) _mm256_min_ps(a, b)
+#define VMUL(a, b) _mm256_mul_ps(a, b)
+#define SUFFIX avx2
+#include "kernels_body.h"
+#define GEMM_MR 6
+static inline __m256i sct_mask8(long n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+#define VLOADN(p, n) _mm256_maskload_ps(p, sct_mask8(n))
+#define VSTOREN(p, v, n) _mm256_maskstore_ps(p, sct_mask8(n), v)
+#define GEMM_NR (3 * LANES)
+#define GEMM_PANEL_FLOATS 16384
+#define GEMM_JG 4 /* panels sharing one weight block; 1, 2 and 4 measured within noise except n = 49 (4 best) */
+#include "gemm_body.h"
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#endif

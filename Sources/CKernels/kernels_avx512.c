@@ -1,0 +1,35 @@
+/* AVX-512F variants of the CKernels families (selected at run time by dispatch.c). */
+#include <immintrin.h>
+
+#include "internal.h"
+
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx2,fma"))), apply_to = function)
+#else
+#pragma GCC target("avx512f,avx2,fma")
+#endif
+
+#define VEC __m512
+#define LANES 16
+#define VLOAD(p) _mm512_loadu_ps(p)
+#define VSTORE(p, v) _mm512_storeu_ps(p, v)
+#define VSET1(f) _mm512_set1_ps(f)
+#define VZERO() _mm512_setzero_ps()
+#define VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define VADD(a, b) _mm512_add_ps(a, b)
+#define VMAX(a, b) _mm512_max_ps(a, b)
+#define VMIN(a, b) _mm512_min_ps(a, b)
+#define VMUL(a, b) _mm512_mul_ps(a, b)
+#define SUFFIX avx512
+#include "kernels_body.h"
+#define GEMM_MR 8
+#define VLOADN(p, n) _mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1), p)
+#define VSTOREN(p, v, n) _mm512_mask_storeu_ps(p, (__mmask16)((1u << (n)) - 1), v)
+#define GEMM_NR (3 * LANES)
+#define GEMM_PANEL_FLOATS 16384
+#define GEMM_JG 4 /* panels sharing one weight block; 1, 2 and 4 measured within noise except n = 49 (4 best) */
+#include "gemm_body.h"
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#endif

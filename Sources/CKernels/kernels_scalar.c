@@ -1,0 +1,27 @@
+/* Baseline x86-64 (SSE2) variants of the CKernels families: the same body on one float at a time,
+ * left to the compiler's auto-vectorizer. */
+#include "internal.h"
+
+static inline float sct_max(float a, float b) { return a > b ? a : b; }
+static inline float sct_min(float a, float b) { return a < b ? a : b; }
+
+#define VEC float
+#define LANES 1
+#define VLOAD(p) (*(p))
+#define VSTORE(p, v) (*(p) = (v))
+#define VSET1(f) (f)
+#define VZERO() 0.0f
+#define VFMA(a, b, c) ((a) * (b) + (c))
+#define VADD(a, b) ((a) + (b))
+#define VMAX(a, b) sct_max(a, b)
+#define VMIN(a, b) sct_min(a, b)
+#define VMUL(a, b) ((a) * (b))
+#define SUFFIX scalar
+#include "kernels_body.h"
+#define GEMM_MR 4
+#define VLOADN(p, n) (*(p))
+#define VSTOREN(p, v, n) (*(p) = (v))
+#define GEMM_NR (3 * LANES)
+#define GEMM_PANEL_FLOATS 16384
+#define GEMM_JG 4 /* panels sharing one weight block; 1, 2 and 4 measured within noise except n = 49 (4 best) */
+#include "gemm_body.h"
