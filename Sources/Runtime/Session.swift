@@ -56,7 +56,7 @@ public final class Session: @unchecked Sendable {
   public init(model: Model, options: SessionOptions = SessionOptions()) throws {
     var m = model
     if options.optimize {
-      optimizationReport = try PassManager.runtime.run(on: &m)
+      optimizationReport = try PassManager.runtime(memoryLimit: min(options.memoryLimit, 1 << 30)).run(on: &m)
     } else {
       optimizationReport = []
     }

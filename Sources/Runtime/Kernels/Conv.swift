@@ -98,8 +98,10 @@ final class ConvKernel: OpKernel, @unchecked Sendable {
     guard x.count <= 5 else { throw SecateurError.unsupported("\(label): \(x.count - 2)-D convolution is not supported (at most 3-D)") }
     guard w.count == x.count else { throw SecateurError.invalidModel("\(label): weight W \(w) must have the rank of X \(x)") }
     let c = x[1], m = w[0]
-    guard w[1] * group == c else {
-      throw SecateurError.invalidModel("\(label): X has \(c) channels but W \(w) with group \(group) expects \(w[1] * group)")
+    // Overflow-checked: group and W's dims come from the model (fuzz finding: w[1] * group trapped).
+    let (expected, overflow) = w[1].multipliedReportingOverflow(by: group)
+    guard !overflow, expected == c else {
+      throw SecateurError.invalidModel("\(label): X has \(c) channels but W \(w) with group \(group) expects \(overflow ? "an overflowing count" : String(expected))")
     }
     guard m % group == 0, m >= 1 else {
       throw SecateurError.invalidModel("\(label): output channels \(m) must be a positive multiple of group \(group)")

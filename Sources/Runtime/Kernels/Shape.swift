@@ -302,6 +302,7 @@ final class RangeKernel: OpKernel {
     let n = ((limit - start) / delta).rounded(.up)
     guard n.isFinite, n < 1e12 else { throw SecateurError.invalidModel("\(label): range of \(n) elements is too large") }
     _ = try withCastType(s.dataType, label) { _ in 0 }
+    guard s.dataType.byteSize > 0 else { throw SecateurError.unsupported("\(label): element type \(s.dataType) is not supported") }
     return [TensorSpec(s.dataType, [Int(max(n, 0))])]
   }
   func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
@@ -311,9 +312,16 @@ final class RangeKernel: OpKernel {
     let t = y.dataType
     if t.isInteger {
       let start = readInts(s).first ?? 0, delta = readInts(d).first ?? 0
-      var vals = [Int64](repeating: 0, count: n)
-      for i in 0..<n { vals[i] = Int64(start &+ i &* delta) }
-      try vals.withUnsafeBytes { try convertElements(from: .int64, $0.baseAddress!, to: t, y.data, count: n, pool: context.pool, label) }
+      // Implementation note: converted in chunks of 1024, so the scratch stays small whatever the output
+      // type (fuzz finding: a whole-length Int64/Double array was 8× a uint8 output, beyond the memory limit).
+      var vals = [Int64](repeating: 0, count: min(n, 1024))
+      for lo in stride(from: 0, to: n, by: 1024) {
+        let m = min(1024, n - lo)
+        for i in 0..<m { vals[i] = Int64(truncatingIfNeeded: start &+ (lo + i) &* delta) }
+        try vals.withUnsafeBytes {
+          try convertElements(from: .int64, $0.baseAddress!, to: t, y.data + lo * t.byteSize, count: m, pool: context.pool, label)
+        }
+      }
     } else {
       var two = [Double](repeating: 0, count: 2)
       try two.withUnsafeMutableBytes { b in
@@ -321,8 +329,14 @@ final class RangeKernel: OpKernel {
         try convertElements(from: t, d.data, to: .double, b.baseAddress! + 8, count: 1, pool: context.pool, label)
       }
       // start + i·delta in double, as numpy.arange, then rounded once to the element type.
-      let vals = (0..<n).map { two[0] + Double($0) * two[1] }
-      try vals.withUnsafeBytes { try convertElements(from: .double, $0.baseAddress!, to: t, y.data, count: n, pool: context.pool, label) }
+      var vals = [Double](repeating: 0, count: min(n, 1024))
+      for lo in stride(from: 0, to: n, by: 1024) {
+        let m = min(1024, n - lo)
+        for i in 0..<m { vals[i] = two[0] + Double(lo + i) * two[1] }
+        try vals.withUnsafeBytes {
+          try convertElements(from: .double, $0.baseAddress!, to: t, y.data + lo * t.byteSize, count: m, pool: context.pool, label)
+        }
+      }
     }
   }
 }
