@@ -53,8 +53,9 @@ def swift_generated_header(build_dir: Path, out: Path) -> None:
     cmd = [tool("swiftc"), "-typecheck", "-parse-as-library", "-module-name", "CAPI",
            *sorted(glob.glob(str(REPO / "Sources/CAPI/*.swift"))),
            "-I", str(build_dir / "Modules"),
-           "-Xcc", f"-fmodule-map-file={build_dir / 'COnnxBridge.build/module.modulemap'}",
-           "-Xcc", f"-I{REPO / 'Sources/COnnxBridge/include'}",
+           *[a for c_target in ("COnnxBridge", "CKernels")  # every C target the Swift modules import
+             for a in ("-Xcc", f"-fmodule-map-file={build_dir / (c_target + '.build/module.modulemap')}",
+                       "-Xcc", f"-I{REPO / 'Sources' / c_target / 'include'}")],
            "-Xcc", f"-fmodule-map-file={REPO / 'Sources/COpenBLAS/module.modulemap'}",
            *[a for flag in openblas for a in ("-Xcc", flag)],
            "-emit-clang-header-path", str(out)]
