@@ -50,11 +50,8 @@ void sct_epilogue_apply_f32(float *y, long n, const sct_epilogue_f32 *e) {
 }
 
 int sct_dwconv2d_supported(const sct_dw_geometry *g) {
-  if (g->kh < 1 || g->kw < 1 || g->sh < 1 || g->sw < 1 || g->dh < 1 || g->dw < 1 || g->ow < 1 || g->oh < 1) return 0;
-  if (g->kh > SCT_DW_MAX_TAPS || g->kw > SCT_DW_MAX_TAPS || g->kh * g->kw > SCT_DW_MAX_TAPS) return 0;
-  if (g->ow > SCT_DW_MAX_STAGE || g->dw > SCT_DW_MAX_STAGE) return 0;
-  long phase = (g->ow + 15) / 16 * 16 + ((g->kw - 1) * g->dw) / g->sw + 1 + 16;
-  return ((g->kh - 1) * g->dh + 1) * g->sw * phase <= SCT_DW_MAX_STAGE;
+  sct_dw_plan pl;
+  return sct_dw_make_plan(g, &pl);
 }
 
 long sct_gemm_mr(void) {

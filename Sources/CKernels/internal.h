@@ -3,6 +3,43 @@
 #define SECATEUR_CKERNELS_INTERNAL_H
 #include "CKernels.h"
 
+/* Floats of flat output one depthwise / max-pool band holds, and the slack every staged plane and the
+ * output buffer carry past their end so the widest vector (16 lanes) may run over (junk lanes only). */
+#define SCT_DW_MAX_OUT 4096
+#define SCT_DW_SLACK 16
+
+/* How window_body.h stages one geometry: phase-plane row pitch, output rows per band, floats per phase
+ * plane (rows of the band + the rows its taps reach below it, one spare row, slack). */
+typedef struct {
+  long pitch, rows, plane;
+} sct_dw_plan;
+
+/* Fills `pl` and returns 1 when the geometry fits the staging buffers (SCT_DW_MAX_STAGE floats of
+ * phase planes, SCT_DW_MAX_OUT floats of band output) with at least one output row per band; else 0.
+ * Every product is bounded before it is formed (the geometry comes from the model). */
+static inline int sct_dw_make_plan(const sct_dw_geometry *g, sct_dw_plan *pl) {
+  if (g->kh < 1 || g->kw < 1 || g->sh < 1 || g->sw < 1 || g->dh < 1 || g->dw < 1 || g->ow < 1 || g->oh < 1) return 0;
+  if (g->ih < 0 || g->iw < 0 || g->ph < 0 || g->pw < 0) return 0;
+  if (g->kh > SCT_DW_MAX_TAPS || g->kw > SCT_DW_MAX_TAPS || g->kh * g->kw > SCT_DW_MAX_TAPS) return 0;
+  if (g->sh > SCT_DW_MAX_STAGE || g->sw > SCT_DW_MAX_STAGE || g->dh > SCT_DW_MAX_STAGE || g->dw > SCT_DW_MAX_STAGE) return 0;
+  if (g->ow > SCT_DW_MAX_OUT) return 0;
+  long phases = g->sh * g->sw;
+  if (phases > SCT_DW_MAX_STAGE) return 0;
+  long need = (g->ow - 1) * g->sw + (g->kw - 1) * g->dw + 1; /* padded columns the windows read */
+  long pitch = (need + g->sw - 1) / g->sw;
+  long extra = ((g->kh - 1) * g->dh) / g->sh;
+  long per_phase = SCT_DW_MAX_STAGE / phases - pitch - 2 * SCT_DW_SLACK;
+  if (per_phase < pitch) return 0;
+  long rows = per_phase / pitch - extra;
+  if (rows > SCT_DW_MAX_OUT / pitch) rows = SCT_DW_MAX_OUT / pitch;
+  if (rows > g->oh) rows = g->oh;
+  if (rows < 1) return 0;
+  pl->pitch = pitch;
+  pl->rows = rows;
+  pl->plane = (rows + extra) * pitch + pitch + 2 * SCT_DW_SLACK;
+  return 1;
+}
+
 #define SCT_DECLARE_VARIANTS(isa)                                                                       \
   void sct_dwconv2d_f32_##isa(const float *x, const float *w, float *y, const sct_dw_geometry *g,      \
                               const sct_epilogue_f32 *e, long row_begin, long row_end);                \

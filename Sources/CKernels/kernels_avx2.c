@@ -21,13 +21,14 @@
 #define VMIN(a, b) _mm256_min_ps(a, b)
 #define VMUL(a, b) _mm256_mul_ps(a, b)
 #define SUFFIX avx2
-#include "kernels_body.h"
-#define GEMM_MR 6
 static inline __m256i sct_mask8(long n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 #define VLOADN(p, n) _mm256_maskload_ps(p, sct_mask8(n))
 #define VSTOREN(p, v, n) _mm256_maskstore_ps(p, sct_mask8(n), v)
+#include "kernels_body.h"
+#include "window_body.h"
+#define GEMM_MR 6
 #define GEMM_NR (3 * LANES)
 #define GEMM_PANEL_FLOATS 16384
 #define GEMM_JG 4 /* panels sharing one weight block; 1, 2 and 4 measured within noise except n = 49 (4 best) */

@@ -21,10 +21,11 @@
 #define VMIN(a, b) _mm512_min_ps(a, b)
 #define VMUL(a, b) _mm512_mul_ps(a, b)
 #define SUFFIX avx512
-#include "kernels_body.h"
-#define GEMM_MR 8
 #define VLOADN(p, n) _mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1), p)
 #define VSTOREN(p, v, n) _mm512_mask_storeu_ps(p, (__mmask16)((1u << (n)) - 1), v)
+#include "kernels_body.h"
+#include "window_body.h"
+#define GEMM_MR 8
 #define GEMM_NR (3 * LANES)
 #define GEMM_PANEL_FLOATS 16384
 #define GEMM_JG 4 /* panels sharing one weight block; 1, 2 and 4 measured within noise except n = 49 (4 best) */

@@ -17,10 +17,11 @@ static inline float sct_min(float a, float b) { return a < b ? a : b; }
 #define VMIN(a, b) sct_min(a, b)
 #define VMUL(a, b) ((a) * (b))
 #define SUFFIX scalar
-#include "kernels_body.h"
-#define GEMM_MR 4
 #define VLOADN(p, n) (*(p))
 #define VSTOREN(p, v, n) (*(p) = (v))
+#include "kernels_body.h"
+#include "window_body.h"
+#define GEMM_MR 4
 #define GEMM_NR (3 * LANES)
 #define GEMM_PANEL_FLOATS 16384
 #define GEMM_JG 4 /* panels sharing one weight block; 1, 2 and 4 measured within noise except n = 49 (4 best) */

@@ -1,0 +1,154 @@
+/* The sliding-window family (depthwise 2-D convolution and 2-D max pooling over one NCHW plane), written
+ * once and compiled per ISA (included by kernels_*.c after kernels_body.h, which provides VEC, LANES, the
+ * V* vocabulary and the epilogue; VLOADN / VSTOREN must be defined).
+ *
+ * Implementation note — phase planes. A band of output rows is computed as ONE flat vector loop:
+ * the padded input rows the band reads are staged once into sh × sw "phase planes" (padded row r goes to
+ * phase r % sh, column c to phase c % sw) that share one row pitch P ≥ ow. Output (oh, ox) then sits at
+ * flat index o = oh · P + ox, and every tap (r, q) of every stride and dilation reads its phase plane at
+ * o + a constant offset: unit-stride loads, no border branches, no per-row set-up, and small planes
+ * (7 × 7, 14 × 14 — most of MobileNet's depthwise layers) fill whole vectors across row boundaries
+ * instead of one partial vector per row. Columns ox ≥ ow of the flat result are junk and are dropped
+ * when the band is written out with the epilogue.
+ * (The first version staged each input row separately and computed row by row: its per-row set-up —
+ * divisions, memsets, one partial vector — held MobileNetV2's depthwise layers to ~5 GFLOP/s.) */
+
+/* Stages the padded input rows of the band starting at output row oh0 into the phase planes. */
+static inline void FN(window_stage)(float *stage, const float *x, const sct_dw_geometry *g,
+                                    const sct_dw_plan *pl, long oh0, long rows_per_phase, float pad) {
+  const long sh = g->sh, sw = g->sw, P = pl->pitch, S = pl->plane;
+  for (long a = 0; a < sh; a++) {
+    for (long t = 0; t < rows_per_phase; t++) {
+      long ih = (oh0 + t) * sh + a - g->ph;
+      const float *src = (ih >= 0 && ih < g->ih) ? x + ih * g->iw : NULL;
+      for (long b = 0; b < sw; b++) {
+        float *d = stage + (a * sw + b) * S + t * P;
+        if (!src) {
+          for (long i = 0; i < P; i++) d[i] = pad;
+          continue;
+        }
+        /* Phase column i reads input column i·sw + b − pw; valid for i in [lo, hi). */
+        long lo = g->pw > b ? (g->pw - b + sw - 1) / sw : 0;
+        long hi = g->iw + g->pw > b ? (g->iw + g->pw - b + sw - 1) / sw : 0;
+        if (hi > P) hi = P;
+        if (lo > hi) lo = hi;
+        for (long i = 0; i < lo; i++) d[i] = pad;
+        if (sw == 1) {
+          memcpy(d + lo, src + lo - g->pw, sizeof(float) * (hi - lo));
+        } else {
+          const float *s = src + lo * sw + b - g->pw;
+          for (long i = lo; i < hi; i++, s += sw) d[i] = *s;
+        }
+        for (long i = hi; i < P; i++) d[i] = pad;
+      }
+    }
+  }
+}
+
+/* Shared driver: `w` non-NULL = depthwise conv with epilogue `e`; NULL = max pooling. */
+static inline void FN(window_plane)(const float *x, const float *w, float *y, const sct_dw_geometry *g,
+                                    const sct_epilogue_f32 *e, long row_begin, long row_end) {
+  sct_dw_plan pl;
+  if (!sct_dw_make_plan(g, &pl)) return; /* callers check sct_dwconv2d_supported first */
+  const long kh = g->kh, kw = g->kw, taps = kh * kw, P = pl.pitch, S = pl.plane, ow = g->ow;
+  const long phases = g->sh * g->sw, extra = ((kh - 1) * g->dh) / g->sh;
+  const float pad = w ? 0.0f : -__builtin_inff();
+  float stage[SCT_DW_MAX_STAGE] __attribute__((aligned(64)));
+  float out[SCT_DW_MAX_OUT + 2 * SCT_DW_SLACK] __attribute__((aligned(64)));
+  long off[SCT_DW_MAX_TAPS];
+  float wt[SCT_DW_MAX_TAPS];
+  for (long r = 0; r < kh; r++) {
+    for (long q = 0; q < kw; q++) {
+      long rd = r * g->dh, qd = q * g->dw;
+      off[r * kw + q] = ((rd % g->sh) * g->sw + qd % g->sw) * S + (rd / g->sh) * P + qd / g->sw;
+      wt[r * kw + q] = w ? w[r * kw + q] : 0.0f;
+    }
+  }
+  /* The slack past each plane's rows is read only for junk lanes; zero it so no lane reads garbage. */
+  for (long p = 0; p < phases; p++) memset(stage + p * S + (pl.rows + extra) * P, 0, sizeof(float) * (S - (pl.rows + extra) * P));
+  for (long oh0 = row_begin; oh0 < row_end; oh0 += pl.rows) {
+    const long R = row_end - oh0 < pl.rows ? row_end - oh0 : pl.rows;
+    FN(window_stage)(stage, x, g, &pl, oh0, R + extra, pad);
+    if (R < pl.rows) /* a short last band: its junk lanes may read the rows after it */
+      for (long p = 0; p < phases; p++) memset(stage + p * S + (R + extra) * P, 0, sizeof(float) * (S - (R + extra) * P));
+    const long n = R * P;
+    long o = 0;
+    if (!w) {
+      for (; o < n; o += LANES) {
+        VEC m = VLOAD(stage + off[0] + o);
+        for (long t = 1; t < taps; t++) m = VMAX(m, VLOAD(stage + off[t] + o));
+        VSTORE(out + o, m);
+      }
+    } else if (taps == 9) {
+      /* 3×3 (MobileNet's every depthwise layer): nine weights and nine bases in registers. */
+      const float *p0 = stage + off[0], *p1 = stage + off[1], *p2 = stage + off[2], *p3 = stage + off[3];
+      const float *p4 = stage + off[4], *p5 = stage + off[5], *p6 = stage + off[6], *p7 = stage + off[7];
+      const float *p8 = stage + off[8];
+      const VEC w0 = VSET1(wt[0]), w1 = VSET1(wt[1]), w2 = VSET1(wt[2]), w3 = VSET1(wt[3]), w4 = VSET1(wt[4]);
+      const VEC w5 = VSET1(wt[5]), w6 = VSET1(wt[6]), w7 = VSET1(wt[7]), w8 = VSET1(wt[8]);
+#define SCT_DW3(i)                                                                                       \
+  VFMA(VLOAD(p8 + (i)), w8, VFMA(VLOAD(p7 + (i)), w7, VFMA(VLOAD(p6 + (i)), w6,                         \
+  VFMA(VLOAD(p5 + (i)), w5, VFMA(VLOAD(p4 + (i)), w4, VFMA(VLOAD(p3 + (i)), w3,                         \
+  VFMA(VLOAD(p2 + (i)), w2, VFMA(VLOAD(p1 + (i)), w1, VMUL(VLOAD(p0 + (i)), w0)))))))))
+      for (; o + 2 * LANES <= n; o += 2 * LANES) {
+        VEC a0 = SCT_DW3(o), a1 = SCT_DW3(o + LANES);
+        VSTORE(out + o, a0);
+        VSTORE(out + o + LANES, a1);
+      }
+      for (; o < n; o += LANES) VSTORE(out + o, SCT_DW3(o));
+#undef SCT_DW3
+    } else {
+      for (; o + 4 * LANES <= n; o += 4 * LANES) {
+        VEC a0 = VZERO(), a1 = VZERO(), a2 = VZERO(), a3 = VZERO();
+        for (long t = 0; t < taps; t++) {
+          const float *p = stage + off[t] + o;
+          VEC wv = VSET1(wt[t]);
+          a0 = VFMA(VLOAD(p), wv, a0);
+          a1 = VFMA(VLOAD(p + LANES), wv, a1);
+          a2 = VFMA(VLOAD(p + 2 * LANES), wv, a2);
+          a3 = VFMA(VLOAD(p + 3 * LANES), wv, a3);
+        }
+        VSTORE(out + o, a0);
+        VSTORE(out + o + LANES, a1);
+        VSTORE(out + o + 2 * LANES, a2);
+        VSTORE(out + o + 3 * LANES, a3);
+      }
+      for (; o < n; o += LANES) {
+        VEC a0 = VZERO();
+        for (long t = 0; t < taps; t++) a0 = VFMA(VLOAD(stage + off[t] + o), VSET1(wt[t]), a0);
+        VSTORE(out + o, a0);
+      }
+    }
+    /* Write the band out: drop the junk columns, apply the epilogue (conv) on the way. */
+    for (long r = 0; r < R; r++) {
+      const float *src = out + r * P;
+      float *yr = y + (oh0 + r) * ow;
+      const float *rr = (w && e->residual) ? e->residual + (oh0 + r) * ow : NULL;
+      long ox = 0;
+      for (; ox + LANES <= ow; ox += LANES) {
+        VEC v = VLOAD(src + ox);
+        if (w) v = FN(epi)(v, e, rr ? rr + ox : NULL);
+        VSTORE(yr + ox, v);
+      }
+      if (ox < ow) {
+        long left = ow - ox;
+        VEC v = VLOAD(src + ox);
+        if (w) {
+          v = VFMA(v, VSET1(e->scale), VSET1(e->bias));
+          if (rr) v = VADD(v, VLOADN(rr + ox, left));
+          v = VMIN(VMAX(v, VSET1(e->lo)), VSET1(e->hi));
+        }
+        VSTOREN(yr + ox, v, left);
+      }
+    }
+  }
+}
+
+void FN(sct_dwconv2d_f32)(const float *x, const float *w, float *y, const sct_dw_geometry *g,
+                          const sct_epilogue_f32 *e, long row_begin, long row_end) {
+  FN(window_plane)(x, w, y, g, e, row_begin, row_end);
+}
+
+void FN(sct_maxpool2d_f32)(const float *x, float *y, const sct_dw_geometry *g, long row_begin, long row_end) {
+  FN(window_plane)(x, NULL, y, g, NULL, row_begin, row_end);
+}

@@ -1,0 +1,206 @@
+"""Every fast kernel path against onnxruntime, one geometry at a time.
+
+Each family (depthwise conv, dense / grouped conv, max pooling) is one ONNX model holding many
+independent cases — one input and one output per case, named after its geometry — so one `secateur run`
+checks them all and a failure names the geometry. The cases sweep what the SIMD kernels special-case:
+odd channel counts and widths (masked tails), strides, dilations, asymmetric pads, 1×1 / 3×3 / 5×5 /
+7×7 windows, planes small enough to share a vector across rows (7×7) and large enough to need several
+staging bands, and the fused epilogues (bias, Relu, Clip, residual Add) the optimizer folds into a conv.
+
+Tolerance: rtol 1e-4, atol 1e-5 against onnxruntime 1.32 with graph optimisations off (the literal
+ONNX semantics), the same as the model-level differential tests.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+RTOL = 1e-4
+ATOL = 1e-5
+
+
+def rng_for(name: str) -> np.random.Generator:
+    return np.random.default_rng(zlib.crc32(name.encode()))
+
+
+def out_size(n, k, s, d, pb, pe):
+    return (n + pb + pe - d * (k - 1) - 1) // s + 1
+
+
+class Family:
+    """Accumulates independent single-op cases into one graph."""
+
+    def __init__(self, name: str):
+        self.name, self.nodes, self.inputs, self.outputs, self.inits = name, [], [], [], []
+        self.feeds: dict[str, np.ndarray] = {}
+
+    def add_input(self, case: str, shape) -> str:
+        name = f"x_{case}"
+        self.inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, list(shape)))
+        self.feeds[name] = rng_for(name).standard_normal(shape).astype(np.float32)
+        return name
+
+    def add_init(self, name: str, value: np.ndarray) -> str:
+        self.inits.append(numpy_helper.from_array(value.astype(np.float32), name))
+        return name
+
+    def add_output(self, name: str) -> None:
+        self.outputs.append(onnx.ValueInfoProto(name=name))  # type left to shape inference
+
+    def conv(self, case, c, m, hw, k, s=(1, 1), d=(1, 1), pads=(0, 0, 0, 0), group=1,
+             bias=True, act=None, residual=False):
+        x = self.add_input(case, (1, c) + hw)
+        r = rng_for("w_" + case)
+        w = self.add_init(f"w_{case}", r.standard_normal((m, c // group) + k) * (1.0 / np.sqrt(c // group * k[0] * k[1])))
+        ins = [x, w]
+        if bias:
+            ins.append(self.add_init(f"b_{case}", r.standard_normal(m)))
+        y = f"conv_{case}"
+        self.nodes.append(helper.make_node("Conv", ins, [y], kernel_shape=list(k), strides=list(s),
+                                           dilations=list(d), pads=list(pads), group=group))
+        if residual:
+            oh = out_size(hw[0], k[0], s[0], d[0], pads[0], pads[2])
+            ow = out_size(hw[1], k[1], s[1], d[1], pads[1], pads[3])
+            skip = self.add_input(f"skip_{case}", (1, m, oh, ow))
+            self.nodes.append(helper.make_node("Add", [y, skip], [f"add_{case}"]))
+            y = f"add_{case}"
+        if act == "relu":
+            self.nodes.append(helper.make_node("Relu", [y], [f"relu_{case}"]))
+            y = f"relu_{case}"
+        elif act == "clip":
+            lo = self.add_init(f"lo_{case}", np.array(0.0))
+            hi = self.add_init(f"hi_{case}", np.array(6.0))
+            self.nodes.append(helper.make_node("Clip", [y, lo, hi], [f"clip_{case}"]))
+            y = f"clip_{case}"
+        self.nodes.append(helper.make_node("Identity", [y], [f"y_{case}"]))
+        self.add_output(f"y_{case}")
+
+    def maxpool(self, case, c, hw, k, s=(1, 1), d=(1, 1), pads=(0, 0, 0, 0), ceil=0):
+        x = self.add_input(case, (1, c) + hw)
+        self.nodes.append(helper.make_node("MaxPool", [x], [f"y_{case}"], kernel_shape=list(k), strides=list(s),
+                                           dilations=list(d), pads=list(pads), ceil_mode=ceil))
+        self.add_output(f"y_{case}")
+
+    def save(self, path):
+        graph = helper.make_graph(self.nodes, self.name, self.inputs, self.outputs, self.inits)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+        model.ir_version = 8
+        # Output types come from onnx's shape inference (the cases only name their outputs).
+        inferred = onnx.shape_inference.infer_shapes(model).graph
+        types = {v.name: v.type for v in list(inferred.value_info) + list(inferred.output)}
+        for out in model.graph.output:
+            out.type.CopyFrom(types[out.name])
+        onnx.checker.check_model(model)
+        onnx.save(model, path)
+        return path
+
+
+def depthwise_family() -> Family:
+    f = Family("depthwise")
+    cases = [
+        # (channels, H×W, kernel, strides, dilations, pads)
+        (17, (7, 7), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1)),      # 7×7 plane: vectors span rows
+        (5, (14, 14), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1)),
+        (3, (13, 29), (3, 3), (2, 2), (1, 1), (0, 1, 1, 0)),     # odd, asymmetric pads
+        (4, (23, 9), (5, 5), (1, 1), (1, 1), (2, 2, 2, 2)),
+        (3, (19, 21), (3, 3), (1, 1), (2, 2), (2, 2, 2, 2)),     # dilation
+        (2, (20, 31), (3, 3), (3, 2), (2, 1), (1, 0, 2, 3)),     # mixed strides / dilations
+        (3, (15, 16), (1, 7), (1, 1), (1, 1), (0, 3, 0, 3)),     # 1×7
+        (3, (16, 15), (7, 1), (2, 1), (1, 1), (3, 0, 3, 0)),     # 7×1, stride over rows only
+        (2, (1, 1), (1, 1), (1, 1), (1, 1), (0, 0, 0, 0)),       # single pixel
+        (1, (1, 40), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1)),      # one row, pads above and below
+        (2, (64, 600), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1)),    # wide: many staging bands + short last one
+        (2, (61, 57), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1)),
+        (1, (3, 5000), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1)),    # wider than the staging: fallback loop
+    ]
+    for i, (c, hw, k, s, d, p) in enumerate(cases):
+        tag = f"dw{i}_c{c}_{hw[0]}x{hw[1]}_k{k[0]}x{k[1]}_s{s[0]}{s[1]}_d{d[0]}{d[1]}"
+        f.conv(tag, c, c, hw, k, s, d, p, group=c)
+    # Fused epilogues on the depthwise path.
+    f.conv("dw_relu6", 19, 19, (14, 14), (3, 3), pads=(1, 1, 1, 1), group=19, act="clip")
+    f.conv("dw_relu_nobias", 9, 9, (11, 13), (3, 3), (2, 2), pads=(1, 1, 1, 1), group=9, bias=False, act="relu")
+    f.conv("dw_residual_relu", 7, 7, (9, 9), (3, 3), pads=(1, 1, 1, 1), group=7, residual=True, act="relu")
+    return f
+
+
+def conv_family() -> Family:
+    f = Family("conv")
+    cases = [
+        # (C, M, H×W, kernel, strides, dilations, pads, group)
+        (3, 17, (31, 29), (7, 7), (2, 2), (1, 1), (3, 3, 3, 3), 1),   # stem, 3 input channels
+        (17, 37, (14, 14), (1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 1),  # pointwise: direct GEMM
+        (37, 7, (7, 7), (1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 1),     # N = 49
+        (16, 33, (15, 15), (1, 1), (2, 2), (1, 1), (0, 0, 0, 0), 1),  # strided 1×1 (im2col path)
+        (13, 21, (12, 17), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1),
+        (13, 9, (12, 17), (3, 3), (2, 2), (1, 1), (1, 0, 1, 1), 1),
+        (6, 10, (16, 16), (5, 5), (1, 1), (2, 2), (4, 4, 4, 4), 1),   # dilated 5×5
+        (8, 12, (10, 11), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 4),   # grouped, not depthwise
+        (6, 6, (9, 9), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 3),      # 2 channels per group
+        (300, 9, (5, 5), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1),    # deep K: several k blocks
+        (5, 131, (3, 70), (1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 1),   # many rows, odd width
+    ]
+    for i, (c, m, hw, k, s, d, p, g) in enumerate(cases):
+        tag = f"conv{i}_c{c}_m{m}_{hw[0]}x{hw[1]}_k{k[0]}_s{s[0]}_d{d[0]}_g{g}"
+        f.conv(tag, c, m, hw, k, s, d, p, group=g)
+    f.conv("conv_relu", 11, 23, (13, 13), (3, 3), pads=(1, 1, 1, 1), act="relu")
+    f.conv("conv_clip_nobias", 11, 5, (8, 9), (1, 1), bias=False, act="clip")
+    f.conv("conv_residual_relu", 13, 13, (10, 10), (3, 3), pads=(1, 1, 1, 1), residual=True, act="relu")
+    f.conv("pointwise_residual", 24, 40, (7, 7), (1, 1), residual=True)
+    return f
+
+
+def maxpool_family() -> Family:
+    f = Family("maxpool")
+    cases = [
+        # (C, H×W, kernel, strides, dilations, pads, ceil_mode)
+        (3, (112, 112), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1), 0),   # ResNet's stem pool
+        (5, (13, 17), (2, 2), (2, 2), (1, 1), (0, 0, 0, 0), 0),
+        (5, (13, 17), (2, 2), (2, 2), (1, 1), (0, 0, 0, 0), 1),     # ceil mode: windows past the edge
+        (2, (9, 9), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 0),
+        (2, (21, 19), (3, 3), (3, 2), (2, 2), (2, 1, 1, 2), 0),
+        (1, (7, 300), (5, 5), (1, 1), (1, 1), (2, 2, 2, 2), 0),
+    ]
+    for i, (c, hw, k, s, d, p, ceil) in enumerate(cases):
+        f.maxpool(f"pool{i}_{hw[0]}x{hw[1]}_k{k[0]}_s{s[0]}{s[1]}_d{d[0]}_ceil{ceil}", c, hw, k, s, d, p, ceil)
+    return f
+
+
+FAMILIES = {"depthwise": depthwise_family, "conv": conv_family, "maxpool": maxpool_family}
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_kernel_paths_match_onnxruntime(family, threads, run_cli, tmp_path):
+    fam = FAMILIES[family]()
+    model = fam.save(tmp_path / f"{family}.onnx")
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    expected = dict(zip(names, session.run(names, fam.feeds)))
+
+    args = []
+    for i, (name, value) in enumerate(fam.feeds.items()):
+        path = tmp_path / f"in_{i}.npy"
+        np.save(path, value)
+        args += ["--input", f"{name}={path}"]
+    out = tmp_path / "out.npz"
+    result = run_cli("run", model, *args, "--output", out, "--threads", threads)
+    assert result.returncode == 0, result.stderr
+
+    failures = []
+    with np.load(out) as got:
+        for name, want in expected.items():
+            actual = got[name]
+            if actual.shape != want.shape:
+                failures.append(f"{name}: shape {actual.shape} != {want.shape}")
+            elif not np.allclose(actual, want, rtol=RTOL, atol=ATOL):
+                err = np.max(np.abs(actual - want))
+                failures.append(f"{name}: max |diff| {err:.3g}")
+    assert not failures, f"{family}, threads={threads}:\n" + "\n".join(failures)
