@@ -26,6 +26,13 @@ static inline __m256i sct_mask8(long n) {
 }
 #define VLOADN(p, n) _mm256_maskload_ps(p, sct_mask8(n))
 #define VSTOREN(p, v, n) _mm256_maskstore_ps(p, sct_mask8(n), v)
+/* Even and odd elements of 2·LANES consecutive floats at p. */
+#define VDEINT2(p, even, odd)                                                                           \
+  do {                                                                                                  \
+    __m256 lo_ = _mm256_loadu_ps(p), hi_ = _mm256_loadu_ps((p) + 8);                                    \
+    even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo_, hi_, 0x88)), 0xD8)); \
+    odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo_, hi_, 0xDD)), 0xD8)); \
+  } while (0)
 #include "kernels_body.h"
 #include "window_body.h"
 #define GEMM_MR 6

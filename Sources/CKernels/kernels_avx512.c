@@ -23,6 +23,13 @@
 #define SUFFIX avx512
 #define VLOADN(p, n) _mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1), p)
 #define VSTOREN(p, v, n) _mm512_mask_storeu_ps(p, (__mmask16)((1u << (n)) - 1), v)
+/* Even and odd elements of 2·LANES consecutive floats at p. */
+#define VDEINT2(p, even, odd)                                                                           \
+  do {                                                                                                  \
+    __m512 lo_ = _mm512_loadu_ps(p), hi_ = _mm512_loadu_ps((p) + 16);                                   \
+    even = _mm512_permutex2var_ps(lo_, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), hi_); \
+    odd = _mm512_permutex2var_ps(lo_, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), hi_); \
+  } while (0)
 #include "kernels_body.h"
 #include "window_body.h"
 #define GEMM_MR 8

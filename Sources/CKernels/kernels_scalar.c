@@ -19,6 +19,11 @@ static inline float sct_min(float a, float b) { return a < b ? a : b; }
 #define SUFFIX scalar
 #define VLOADN(p, n) (*(p))
 #define VSTOREN(p, v, n) (*(p) = (v))
+#define VDEINT2(p, even, odd) \
+  do {                        \
+    even = (p)[0];            \
+    odd = (p)[1];             \
+  } while (0)
 #include "kernels_body.h"
 #include "window_body.h"
 #define GEMM_MR 4

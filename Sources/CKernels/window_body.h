@@ -13,33 +13,83 @@
  * (The first version staged each input row separately and computed row by row: its per-row set-up —
  * divisions, memsets, one partial vector — held MobileNetV2's depthwise layers to ~5 GFLOP/s.) */
 
-/* Stages the padded input rows of the band starting at output row oh0 into the phase planes. */
+/* Phase column i of phase b reads input column i·sw + b − pw; it is inside the row for i in [*lo, *hi). */
+static inline void FN(window_span)(const sct_dw_geometry *g, long b, long P, long *lo, long *hi) {
+  const long sw = g->sw;
+  long l = g->pw > b ? (g->pw - b + sw - 1) / sw : 0;
+  long h = g->iw + g->pw > b ? (g->iw + g->pw - b + sw - 1) / sw : 0;
+  if (h > P) h = P;
+  if (l > h) l = h;
+  *lo = l;
+  *hi = h;
+}
+
+static inline void FN(window_fill)(float *d, long n, float pad) {
+  long i = 0;
+  for (; i + LANES <= n; i += LANES) VSTORE(d + i, VSET1(pad));
+  for (; i < n; i++) d[i] = pad;
+}
+
+/* Stages the padded input rows of the band starting at output row oh0 into the phase planes.
+ * Stride 2 (every MobileNet downsampling layer) splits each row into both column phases in one vector
+ * pass (VDEINT2); a scalar gather per element was a fifth of the depthwise time. */
 static inline void FN(window_stage)(float *stage, const float *x, const sct_dw_geometry *g,
                                     const sct_dw_plan *pl, long oh0, long rows_per_phase, float pad) {
-  const long sh = g->sh, sw = g->sw, P = pl->pitch, S = pl->plane;
-  for (long a = 0; a < sh; a++) {
-    for (long t = 0; t < rows_per_phase; t++) {
-      long ih = (oh0 + t) * sh + a - g->ph;
-      const float *src = (ih >= 0 && ih < g->ih) ? x + ih * g->iw : NULL;
-      for (long b = 0; b < sw; b++) {
-        float *d = stage + (a * sw + b) * S + t * P;
-        if (!src) {
-          for (long i = 0; i < P; i++) d[i] = pad;
+  const long sh = g->sh, sw = g->sw, P = pl->pitch, S = pl->plane, pw = g->pw;
+  if (sw == 2) {
+    long lo0, hi0, lo1, hi1;
+    FN(window_span)(g, 0, P, &lo0, &hi0);
+    FN(window_span)(g, 1, P, &lo1, &hi1);
+    const long lo = lo0 > lo1 ? lo0 : lo1, hi = hi0 < hi1 ? hi0 : hi1;
+    for (long a = 0; a < sh; a++) {
+      for (long t = 0; t < rows_per_phase; t++) {
+        long ih = (oh0 + t) * sh + a - g->ph;
+        float *d0 = stage + (a * 2) * S + t * P, *d1 = d0 + S;
+        if (ih < 0 || ih >= g->ih) {
+          FN(window_fill)(d0, P, pad);
+          FN(window_fill)(d1, P, pad);
           continue;
         }
-        /* Phase column i reads input column i·sw + b − pw; valid for i in [lo, hi). */
-        long lo = g->pw > b ? (g->pw - b + sw - 1) / sw : 0;
-        long hi = g->iw + g->pw > b ? (g->iw + g->pw - b + sw - 1) / sw : 0;
-        if (hi > P) hi = P;
-        if (lo > hi) lo = hi;
-        for (long i = 0; i < lo; i++) d[i] = pad;
+        const float *src = x + ih * g->iw;
+        FN(window_fill)(d0, lo0, pad);
+        FN(window_fill)(d1, lo1, pad);
+        for (long i = lo0; i < lo && i < hi0; i++) d0[i] = src[2 * i - pw];
+        for (long i = lo1; i < lo && i < hi1; i++) d1[i] = src[2 * i + 1 - pw];
+        long i = lo;
+        for (; i + LANES <= hi; i += LANES) {
+          VEC even, odd;
+          VDEINT2(src + 2 * i - pw, even, odd);
+          VSTORE(d0 + i, even);
+          VSTORE(d1 + i, odd);
+        }
+        for (long k = i > lo0 ? i : lo0; k < hi0; k++) d0[k] = src[2 * k - pw];
+        for (long k = i > lo1 ? i : lo1; k < hi1; k++) d1[k] = src[2 * k + 1 - pw];
+        FN(window_fill)(d0 + hi0, P - hi0, pad);
+        FN(window_fill)(d1 + hi1, P - hi1, pad);
+      }
+    }
+    return;
+  }
+  for (long b = 0; b < sw; b++) {
+    long lo, hi;
+    FN(window_span)(g, b, P, &lo, &hi);
+    for (long a = 0; a < sh; a++) {
+      for (long t = 0; t < rows_per_phase; t++) {
+        long ih = (oh0 + t) * sh + a - g->ph;
+        float *d = stage + (a * sw + b) * S + t * P;
+        if (ih < 0 || ih >= g->ih) {
+          FN(window_fill)(d, P, pad);
+          continue;
+        }
+        const float *src = x + ih * g->iw;
+        FN(window_fill)(d, lo, pad);
         if (sw == 1) {
-          memcpy(d + lo, src + lo - g->pw, sizeof(float) * (hi - lo));
+          memcpy(d + lo, src + lo - pw, sizeof(float) * (hi - lo));
         } else {
-          const float *s = src + lo * sw + b - g->pw;
+          const float *s = src + lo * sw + b - pw;
           for (long i = lo; i < hi; i++, s += sw) d[i] = *s;
         }
-        for (long i = hi; i < P; i++) d[i] = pad;
+        FN(window_fill)(d + hi, P - hi, pad);
       }
     }
   }
