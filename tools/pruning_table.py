@@ -99,7 +99,8 @@ def main():
             lines.append(f"| {title} | {int(budget * 100)} % | {label} | — | — | — | failed: {' '.join(err)} | | |")
             continue
         p = rep["pruned"]
-        met = "" if rep["budget_met"] else " (budget not reachable)"
+        met = "" if rep["budget_met"] else \
+            " (budget not reachable)" if not rep.get("budget_reachable", True) else " (budget not met)"
         f = p.get("fidelity", {})
         top1 = "n/a" if f.get("top1") is None else f"{f['top1'] * 100:.0f} %"
         sp = "—" if rep.get("speedup") is None else f"{rep['speedup']:.2f}×"

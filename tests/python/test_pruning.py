@@ -255,3 +255,117 @@ def test_prunes_optimized_bn_free_model(model_path, run_cli, tmp_path):
     assert "BN recalibration off" in r.stdout
     onnx.checker.check_model(onnx.load(str(out)), full_check=True)
     compare_with_ort(run_cli, tmp_path, out)
+
+
+def test_unreachable_budget_returns_closest_candidate(model_path, run_cli, tmp_path):
+    """Depth only at 10 %: dropping every removable block still leaves more MACs. The search does not
+    fail: it returns the smallest candidate (every block dropped), says the budget is not reachable
+    (text, JSON) and writes a model that runs."""
+    path, out, rep = model_path("tiny_cnn"), tmp_path / "p.onnx", tmp_path / "r.json"
+    _, blocks = groups_and_blocks(run_cli, path)
+    r = run_cli("prune", path, "-o", out, "--macs", "0.1", "--dims", "depth", "--seed", "1", "--population", "4",
+                "--generations", "1", "--report", rep)
+    assert r.returncode == 0, r.stderr
+    assert "budget not reachable" in r.stdout, r.stdout
+    report = json.loads(rep.read_text())
+    assert not report["budget_met"] and not report["budget_reachable"]
+    assert report["budget_note"].startswith("budget not reachable with dims depth: smallest candidate is ")
+    assert report["pruned"]["macs_fraction"] > 0.1
+    assert report["removed_blocks"] == blocks
+    assert f"{report['pruned']['macs_fraction'] * 100:.1f} % MACs" in report["budget_note"]
+    onnx.checker.check_model(onnx.load(str(out)), full_check=True)
+    compare_with_ort(run_cli, tmp_path, out)
+
+
+def text_line_model(fixed_reshape=False):
+    """A 24×96 (text-line shaped) input through convs striding the height only, like PP-OCR cls: the
+    height reaching the final MaxPool (kernel 2) is 2, so every input height below 17 is invalid. Shape
+    constants depend on the size: a channel shuffle (Reshape [1, 2, 4, h, w] → Transpose → Reshape
+    [1, 8, h, w]) and a Reshape [1, 8, w] before averaging over the width; with `fixed_reshape`, a
+    Reshape [1, 8·w] feeding a Gemm, which cannot follow a new size."""
+    r = np.random.default_rng(2)
+    def c(name, arr):
+        return numpy_helper.from_array(np.asarray(arr, dtype=np.float32), name)
+    def i64(name, v):
+        return numpy_helper.from_array(np.array(v, dtype=np.int64), name)
+    inits = [c("w0", r.normal(0, .3, (8, 3, 3, 3))), c("s", r.uniform(.5, 1.5, 8)), c("b", r.normal(0, .1, 8)),
+             c("m", r.normal(0, .1, 8)), c("v", r.uniform(.5, 1.5, 8)),
+             c("w1", r.normal(0, .3, (8, 8, 3, 3))), c("w2", r.normal(0, .3, (8, 8, 3, 3))),
+             c("w3", r.normal(0, .2, (8, 8, 5, 5))),
+             i64("shuf", [1, 2, 4, 6, 48]), i64("unshuf", [1, 8, 6, 48]),
+             i64("rows", [1, 8 * 24] if fixed_reshape else [1, 8, 24]),
+             c("fc", r.normal(0, .2, (5, 8 * 24 if fixed_reshape else 8))), c("fcb", r.normal(0, .1, 5))]
+    nodes = [helper.make_node("Conv", ["x", "w0"], ["c0"], name="conv0", pads=[1, 1, 1, 1], strides=[2, 2]),
+             helper.make_node("BatchNormalization", ["c0", "s", "b", "m", "v"], ["bn0"], name="bn0"),
+             helper.make_node("Relu", ["bn0"], ["r0"], name="relu0"),
+             helper.make_node("Conv", ["r0", "w1"], ["c1"], name="conv1", pads=[1, 1, 1, 1], strides=[2, 1]),
+             helper.make_node("Reshape", ["c1", "shuf"], ["s5"], name="shuffle_split"),
+             helper.make_node("Transpose", ["s5"], ["t5"], name="shuffle_swap", perm=[0, 2, 1, 3, 4]),
+             helper.make_node("Reshape", ["t5", "unshuf"], ["sh"], name="shuffle_merge"),
+             helper.make_node("Conv", ["sh", "w2"], ["c2"], name="conv2", pads=[1, 1, 1, 1], strides=[2, 1]),
+             helper.make_node("Relu", ["c2"], ["r2"], name="relu2"),
+             helper.make_node("Conv", ["r2", "w3"], ["c3"], name="conv3", pads=[2, 2, 2, 2], strides=[2, 1]),
+             helper.make_node("MaxPool", ["c3"], ["p"], name="pool", kernel_shape=[2, 2], strides=[2, 2]),
+             helper.make_node("Reshape", ["p", "rows"], ["rw"], name="rows")]
+    if fixed_reshape:
+        nodes.append(helper.make_node("Gemm", ["rw", "fc", "fcb"], ["y"], name="fc", transB=1))
+    else:
+        nodes += [helper.make_node("ReduceMean", ["rw"], ["avg"], name="avg", axes=[2], keepdims=0),
+                  helper.make_node("Gemm", ["avg", "fc", "fcb"], ["y"], name="fc", transB=1)]
+    g = helper.make_graph(nodes, "text_line", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 24, 96])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    onnx.checker.check_model(m, full_check=True)
+    return m
+
+
+def test_spatial_search_non_square_with_stride_limit(run_cli, tmp_path):
+    """Spatial search on a 24×96 input whose strides reject heights below 17: the candidates keep the
+    4:1 aspect, resolutions the graph rejects are reported (naming the node) instead of failing the
+    search, the smallest valid height is reachable, and the size-dependent Reshapes are rewritten."""
+    src, out, rep = tmp_path / "line.onnx", tmp_path / "p.onnx", tmp_path / "r.json"
+    onnx.save(text_line_model(), str(src))
+    r = run_cli("prune", src, "-o", out, "--macs", "0.8", "--dims", "spatial", "--seed", "1", "--population", "4",
+                "--generations", "1", "--report", rep)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(rep.read_text())
+    assert report["budget_met"], report.get("budget_note")
+    h, w = report["pruned"]["resolution"]
+    assert 17 <= h < 24 and w == 4 * h, (h, w)
+    assert report["pruned"]["macs_fraction"] <= 0.8 * 1.005
+    rejected = report["rejected_resolutions"]
+    assert rejected and all(x["resolution"][1] == 4 * x["resolution"][0] for x in rejected)
+    assert "pool" in rejected[0]["reason"], rejected
+    m = onnx.load(str(out))
+    onnx.checker.check_model(m, full_check=True)
+    assert [d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim][2:] == [h, w]
+    compare_with_ort(run_cli, tmp_path, out)
+
+
+@pytest.mark.parametrize("size", [[20, 80], [17, 68]])
+def test_spatial_spec_rewrites_size_dependent_reshapes(size, run_cli, tmp_path):
+    src = tmp_path / "line.onnx"
+    onnx.save(text_line_model(), str(src))
+    out, m = prune_spec(run_cli, tmp_path, src, {"resolution": size})
+    assert [d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim][2:] == size
+    compare_with_ort(run_cli, tmp_path, out)
+
+
+def test_spatial_unrewritable_reshape_names_the_node(run_cli, tmp_path):
+    """A Gemm reading the flattened [1, 8·w] features cannot follow a new size (its Reshape becomes
+    [1, -1], the Gemm's weight cannot): a spec asking for one is refused naming the node; the search reports every smaller resolution as rejected (naming it) and returns the
+    original with "budget not reachable" instead of failing."""
+    src, out, rep = tmp_path / "line.onnx", tmp_path / "p.onnx", tmp_path / "r.json"
+    onnx.save(text_line_model(fixed_reshape=True), str(src))
+    sp = tmp_path / "s.json"
+    sp.write_text(json.dumps({"resolution": [20, 80]}))
+    r = run_cli("prune", src, "--spec", sp, "-o", out)
+    assert r.returncode != 0 and "fc (Gemm)" in r.stderr, r.stderr
+    r = run_cli("prune", src, "-o", out, "--macs", "0.5", "--dims", "spatial", "--population", "2",
+                "--generations", "1", "--report", rep)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(rep.read_text())
+    assert not report["budget_reachable"] and report["pruned"]["resolution"] == [24, 96]
+    assert report["rejected_resolutions"] and any("fc (Gemm)" in x["reason"] for x in report["rejected_resolutions"])
+    assert "rejected" in r.stdout and "budget not reachable" in r.stdout

@@ -78,6 +78,8 @@ public final class JointPruner: @unchecked Sendable {
   var reference: [[Tensor]] = []
   /// Original statistics at every BN input (node name → (mean, variance)).
   var bnReference: [String: ([Double], [Double])] = [:]
+  /// Resolutions the search may choose, checked against the graph (built on first use by `spatialChoices`).
+  var resolutionTable: ResolutionTable?
 
   public init(model: Model, options: PruneOptions, evaluator: CandidateEvaluator) throws {
     self.options = options

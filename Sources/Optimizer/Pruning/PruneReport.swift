@@ -8,6 +8,16 @@ public struct PruneResult: @unchecked Sendable {
   public var history: [PruneCandidate]
   /// False when no candidate met the budget (the smallest one is returned instead).
   public var budgetMet: Bool
+  /// False when even the smallest candidate the enabled dimensions allow is over budget.
+  public var budgetReachable = true
+
+  /// Why the budget was not met ("" when it was).
+  public var budgetNote: String {
+    if budgetMet { return "" }
+    let reached = "\(fmt(macsFraction * 100, 1)) % MACs"
+    if budgetReachable { return "budget not met: smallest candidate found is \(reached)" }
+    return "budget not reachable with dims \(pruner.options.dimensions.map(\.rawValue).sorted().joined(separator: ",")): smallest candidate is \(reached)"
+  }
 
   public var model: Model { chosen.model }
 
@@ -37,7 +47,10 @@ public struct PruneResult: @unchecked Sendable {
     case .macs(let f): budget = "\(fmt(f * 100, 1))% MACs"
     case .latencyMs(let ms): budget = "\(fmt(ms, 2)) ms"
     }
-    lines.append("budget \(budget), dims \(pruner.options.dimensions.map(\.rawValue).sorted().joined(separator: ",")), \(history.count) candidates evaluated\(budgetMet ? "" : " — BUDGET NOT MET, smallest candidate returned")")
+    lines.append("budget \(budget), dims \(pruner.options.dimensions.map(\.rawValue).sorted().joined(separator: ",")), \(history.count) candidates evaluated\(budgetMet ? "" : " — \(budgetNote)")")
+    if let rejected = pruner.resolutionTable?.rejected, let first = rejected.first {
+      lines.append("resolutions rejected by the graph: \(rejected.map { "\($0.resolution[0])×\($0.resolution[1])" }.joined(separator: ", ")) (first: \(first.reason))")
+    }
     func row(_ name: String, _ a: String, _ b: String) -> String {
       name.padded(14) + a.padded(22) + b
     }
@@ -109,6 +122,11 @@ public struct PruneResult: @unchecked Sendable {
     return .object([
       ("budget", budget),
       ("budget_met", .bool(budgetMet)),
+      ("budget_reachable", .bool(budgetReachable)),
+      ("budget_note", budgetMet ? .null : .string(budgetNote)),
+      ("rejected_resolutions", .array((pruner.resolutionTable?.rejected ?? []).map {
+        .object([("resolution", .array($0.resolution.map { .number(Double($0)) })), ("reason", .string($0.reason))])
+      })),
       ("dims", .array(pruner.options.dimensions.map(\.rawValue).sorted().map { .string($0) })),
       ("seed", .number(Double(pruner.options.seed))),
       ("original", candidateJSON(original)),

@@ -10,20 +10,98 @@ struct Genome: Hashable {
   var ratios: [Int]
 }
 
+/// The input resolutions the search may choose: the original first, then smaller ones (largest first)
+/// that the graph accepts, each with the exact MACs of every node at it; and the rejected ones with why.
+struct ResolutionTable {
+  var choices: [[Int]]
+  /// Per choice, the MACs of each node of `base` (same order as `base.graph.nodes`).
+  var nodeMACs: [[Int]]
+  var rejected: [(resolution: [Int], reason: String)]
+}
+
 extension JointPruner {
-  var resolutionChoices: [[Int]] {
-    let (h, w) = (resolution[0], resolution[1])
+  /// Candidate resolutions before checking them against the graph: the shorter side goes down in steps
+  /// of `resolutionMultiple` to `minResolutionScale` of the original, the longer side keeps the aspect
+  /// ratio (rounded to a multiple of `resolutionMultiple`), so a 48×192 text line gives 40×160, 32×128, …
+  var resolutionGrid: [[Int]] {
+    let s0 = min(resolution[0], resolution[1])
     let m = max(1, options.resolutionMultiple)
-    var out: [[Int]] = [resolution]
-    var side = (h / m) * m
-    if side == h { side -= m }
-    while side >= max(m, Int(Double(h) * options.minResolutionScale)) {
-      let ww = max(m, Int((Double(w) * Double(side) / Double(h) / Double(m)).rounded()) * m)
-      out.append([side, ww])
+    var out: [[Int]] = []
+    var side = (s0 / m) * m
+    if side == s0 { side -= m }
+    while side >= max(m, Int(Double(s0) * options.minResolutionScale)) {
+      out.append(aspectKept(side, roundTo: m))
       side -= m
     }
     return out
   }
+
+  /// [H, W] with shorter side `side` and the longer one scaled by the original aspect ratio.
+  func aspectKept(_ side: Int, roundTo m: Int) -> [Int] {
+    let (h, w) = (resolution[0], resolution[1])
+    let hShort = h <= w
+    let (s0, l0) = hShort ? (h, w) : (w, h)
+    let long = max(m, Int((Double(l0) * Double(side) / Double(s0) / Double(m)).rounded()) * m)
+    return hShort ? [side, long] : [long, side]
+  }
+
+  /// The checked resolution choices (computed once). Every grid resolution is tried on the graph (shape
+  /// inference only, with shape constants rewritten as `SpatialPruning` does); the ones the graph rejects
+  /// — e.g. a pooling window larger than what the strides leave of a side — are dropped with their
+  /// reason. When the grid stops at a rejected side, the smallest side between it and the last accepted
+  /// one that the graph still accepts is added, so the search can go as small as the strides allow.
+  func spatialChoices() -> ResolutionTable {
+    if let t = resolutionTable { return t }
+    var t = ResolutionTable(choices: [resolution], nodeMACs: [nodeCosts.map(\.macs)], rejected: [])
+    func check(_ hw: [Int]) -> Result<[Int], SecateurError> {
+      var m = base
+      do {
+        let s = try SpatialPruning.resize(&m, input: imageInput, to: hw, oldShapes: shapes, evaluator: evaluator)
+        return .success(CostModel(graph: m.graph, shapes: s).perNode.map(\.macs))
+      } catch let e as SecateurError {
+        return .failure(e)
+      } catch {
+        return .failure(.unsupported("\(error)"))
+      }
+    }
+    let hShort = resolution[0] <= resolution[1]
+    func short(_ hw: [Int]) -> Int { hShort ? hw[0] : hw[1] }
+    var firstRejected: [Int]?
+    for hw in resolutionGrid {
+      switch check(hw) {
+      case .success(let macs):
+        t.choices.append(hw)
+        t.nodeMACs.append(macs)
+      case .failure(let e):
+        t.rejected.append((hw, e.message))
+        if firstRejected == nil { firstRejected = hw }
+      }
+    }
+    // Refine between the smallest accepted side and the first rejected one below it.
+    if let r = firstRejected, let lastOK = t.choices.last, short(r) < short(lastOK) {
+      let minSide = max(1, Int(Double(short(resolution)) * options.minResolutionScale))
+      var best: ([Int], [Int])?
+      var side = short(lastOK) - 1
+      while side > short(r) && side >= minSide {
+        let hw = aspectKept(side, roundTo: 1)
+        let r = check(hw)
+        guard case .success(let macs) = r else {
+          if case .failure(let e) = r { t.rejected.append((hw, e.message)) }
+          break
+        }
+        best = (hw, macs)
+        side -= 1
+      }
+      if let (hw, macs) = best, !t.choices.contains(hw) {
+        t.choices.append(hw)
+        t.nodeMACs.append(macs)
+      }
+    }
+    resolutionTable = t
+    return t
+  }
+
+  var resolutionChoices: [[Int]] { spatialChoices().choices }
 
   var prunableGroups: [Int] { groups.groups.filter(\.isPrunable).map(\.id) }
 
@@ -37,10 +115,16 @@ extension JointPruner {
     return d
   }
 
-  /// MACs of a decision estimated from the original per-node MACs: each Conv/Gemm scales with the kept
-  /// fraction of its input and output channels and (for convolutions) with the input area; nodes in
-  /// dropped blocks count zero.
+  /// MACs of a decision estimated from per-node MACs: each Conv/Gemm scales with the kept fraction of
+  /// its input and output channels; per-node MACs at the chosen resolution are exact (from shape
+  /// inference at that resolution, `spatialChoices`), or scaled by the area for other resolutions;
+  /// nodes in dropped blocks count zero.
   func estimateMACs(_ d: PruneDecision) -> Double {
+    var atResolution: [Int]?
+    if d.resolution != resolution {
+      let table = spatialChoices()
+      atResolution = table.choices.firstIndex(of: d.resolution).map { table.nodeMACs[$0] }
+    }
     let area = Double(d.resolution[0] * d.resolution[1]) / Double(resolution[0] * resolution[1])
     var dropped = Set<String>()
     for b in blocks where d.droppedBlocks.contains(b.id) { dropped.formUnion(b.branch) }
@@ -55,13 +139,18 @@ extension JointPruner {
       return kept / Double(l.width)
     }
     var total = 0.0
-    for (n, c) in zip(base.graph.nodes, nodeCosts) where c.macs > 0 {
+    for (i, (n, c)) in zip(base.graph.nodes, nodeCosts).enumerated() where c.macs > 0 {
       if dropped.contains(DepthPruning.nodeName(n)) { continue }
       let fo = fraction(n.outputs[0])
       let depthwise = n.opType == "Conv" && (n.attribute("group")?.intValue ?? 1) > 1
       let fi = depthwise ? 1 : fraction(n.inputs[0])
-      let spatial = n.opType == "Conv" || n.opType == "ConvTranspose" ? area : 1
-      total += Double(c.macs) * fi * fo * spatial
+      let macs: Double
+      if let at = atResolution, i < at.count {
+        macs = Double(at[i])
+      } else {
+        macs = Double(c.macs) * (n.opType == "Conv" || n.opType == "ConvTranspose" ? area : 1)
+      }
+      total += macs * fi * fo
     }
     return total
   }
@@ -86,6 +175,9 @@ extension JointPruner {
     case .latencyMs(let ms): limitMACs = Double(baseMACs) * ms / max(1e-6, original.latencyMs ?? 1) * 1.15
     }
     say("original: \(baseMACs) MACs, \(baseParameters) parameters, \(original.latencyMs.map { "\(Int($0 * 100) / 100) ms" } ?? "")")
+    if dims.contains(.spatial) {
+      for (hw, why) in spatialChoices().rejected { say("resolution \(hw[0])×\(hw[1]) rejected: \(why)") }
+    }
     say("search space: \(nRes) resolutions, \(dims.contains(.depth) ? nBlocks : 0) removable blocks, \(dims.contains(.channel) ? nGroups : 0) channel groups")
 
     func fits(_ g: Genome) -> Bool { estimateMACs(decision(g)) <= limitMACs }
@@ -123,6 +215,15 @@ extension JointPruner {
     var seeds: [Genome] = []
     if dims.contains(.channel), let g = (0..<nRatios).map({ Genome(res: 0, keepBlocks: full.keepBlocks, ratios: Array(repeating: $0, count: nGroups)) }).first(where: fits) { seeds.append(g) }
     if dims.contains(.spatial), let g = (0..<nRes).map({ Genome(res: $0, keepBlocks: full.keepBlocks, ratios: full.ratios) }).first(where: fits) { seeds.append(g) }
+    // The smallest candidate the enabled dimensions allow: when even it is over budget, the budget is
+    // not reachable and the search returns the candidate closest to it instead of failing.
+    let smallest = Genome(res: nRes - 1, keepBlocks: full.keepBlocks.map { _ in !dims.contains(.depth) },
+                          ratios: full.ratios.map { _ in nRatios - 1 })
+    let reachable = fits(smallest)
+    if !reachable {
+      say("budget not reachable with dims \(dims.map(\.rawValue).sorted().joined(separator: ",")): the smallest candidate is about \(fmt(estimateMACs(decision(smallest)) / Double(baseMACs) * 100, 1)) % MACs; returning the closest one")
+      seeds.append(smallest)
+    }
     if dims.contains(.depth) {
       var g = full
       let order = blocks.indices.sorted { blockMACs($0) > blockMACs($1) }
@@ -132,6 +233,7 @@ extension JointPruner {
 
     var history: [PruneCandidate] = []
     var fitness: [Genome: Double] = [:]
+    var firstRejection: String?
     func eval(_ g: Genome) throws {
       if fitness[g] != nil { return }
       let d = decision(g)
@@ -140,6 +242,7 @@ extension JointPruner {
         c = try evaluate(d, latency: { if case .latencyMs = options.budget { return true } else { return false } }())
       } catch let e as SecateurError {
         say("  candidate rejected: \(e.message)")
+        if firstRejection == nil { firstRejection = e.message }
         fitness[g] = -.infinity
         return
       }
@@ -160,8 +263,12 @@ extension JointPruner {
     }
     say("evaluating the initial population of \(population.count) (BN recalibration \(options.recalibrateBN && !bnReference.isEmpty ? "on" : "off: no BatchNormalization"))")
     for g in population { try eval(g) }
+    func bestText() -> String {
+      guard let b = best()?.1 else { return "none" }
+      return b >= 0 ? fmt(b) : "none (no candidate within budget)"
+    }
     func best() -> (Genome, Double)? { fitness.filter { $0.value > -.infinity }.max { $0.value < $1.value || ($0.value == $1.value && $0.key.hashValue < $1.key.hashValue) } }
-    say("initial population: \(population.count) candidates, best fidelity \(fmt(best()?.1 ?? 0)) [\(elapsed())]")
+    say("initial population: \(population.count) candidates, best fidelity \(bestText()) [\(elapsed())]")
     for gen in 1...max(1, options.generations) {
       population.sort { (fitness[$0] ?? -.infinity) > (fitness[$1] ?? -.infinity) }
       let parents = Array(population.prefix(max(2, options.population / 2)))
@@ -190,16 +297,27 @@ extension JointPruner {
         return fa != fb ? fa > fb : "\($0)" < "\($1)"
       }
       population = Array(population.prefix(options.population))
-      let b = best()
-      say("generation \(gen)/\(options.generations): \(history.count) evaluated, best fidelity \(fmt(b?.1 ?? 0)) [\(elapsed())]")
+      say("generation \(gen)/\(options.generations): \(history.count) evaluated, best fidelity \(bestText()) [\(elapsed())]")
     }
     var chosen = history.filter(\.feasible).max { ($0.fidelity?.cosine ?? 0) < ($1.fidelity?.cosine ?? 0) }
     let met = chosen != nil
-    if chosen == nil { chosen = history.min { $0.macs < $1.macs } }
-    guard var pick = chosen else { throw SecateurError.runtime("prune: no candidate could be built") }
+    // Over budget everywhere: the candidate closest to the budget (smallest MACs, best fidelity among equals).
+    if chosen == nil {
+      chosen = history.min { a, b in
+        a.macs != b.macs ? a.macs < b.macs : (a.fidelity?.cosine ?? -.infinity) > (b.fidelity?.cosine ?? -.infinity)
+      }
+    }
+    guard var pick = chosen else {
+      throw SecateurError.runtime("prune: no candidate could be built" + (firstRejection.map { "; first rejection: \($0)" } ?? ""))
+    }
     if pick.latencyMs == nil, let f = try resized(pick.decision.resolution).first { pick.latencyMs = try evaluator.latencyMs(pick.model, feeds: f) }
     if original.latencyMs == nil, let f = feeds.first { original.latencyMs = try evaluator.latencyMs(base, feeds: f) }
-    return PruneResult(pruner: self, original: original, chosen: pick, history: history, budgetMet: met)
+    var result = PruneResult(pruner: self, original: original, chosen: pick, history: history, budgetMet: met)
+    result.budgetReachable = met || reachable
+    if !met {
+      say(result.budgetNote)
+    }
+    return result
   }
 
   func blockMACs(_ k: Int) -> Int {
