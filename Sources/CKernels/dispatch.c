@@ -2,6 +2,8 @@
  * __cpu_model dependency, so it links the same into the CLI and the static-stdlib .so). */
 #include <cpuid.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -23,10 +25,19 @@ static int detect(void) {
 
 static int chosen = -1;
 
+/* SECATEUR_ISA=avx2|baseline caps the choice below what the CPU has, so the tests can run every variant
+ * on one machine (it never raises it: asking for AVX-512 on an AVX2 CPU still gets AVX2). */
+static int cap(int detected) {
+  const char *want = getenv("SECATEUR_ISA");
+  if (!want) return detected;
+  int v = strcmp(want, "baseline") == 0 ? 0 : strcmp(want, "avx2") == 0 ? 1 : 2;
+  return v < detected ? v : detected;
+}
+
 int sct_ckernels_isa(void) {
   int v = __atomic_load_n(&chosen, __ATOMIC_RELAXED);
   if (v < 0) {
-    v = detect();
+    v = cap(detect());
     __atomic_store_n(&chosen, v, __ATOMIC_RELAXED);
   }
   return v;
@@ -89,5 +100,41 @@ void sct_maxpool2d_f32(const float *x, float *y, const sct_dw_geometry *g, long 
   case 2: sct_maxpool2d_f32_avx512(x, y, g, row_begin, row_end); return;
   case 1: sct_maxpool2d_f32_avx2(x, y, g, row_begin, row_end); return;
   default: sct_maxpool2d_f32_scalar(x, y, g, row_begin, row_end); return;
+  }
+}
+
+int sct_wino23_supported(const sct_wino_geometry *g) {
+  if (g->ih < 1 || g->iw < 1 || g->oh < 1 || g->ow < 1 || g->ph < 0 || g->pw < 0) return 0;
+  if (g->ow > 2 * SCT_WINO_MAX_TW) return 0;
+  /* Every tile's 4 × 4 patch lies in the padded plane: rows up to 2·⌈oh/2⌉ + 1, columns likewise; the
+   * staging zero-fills past the input, so only the output size needs a bound. */
+  return g->oh <= (1L << 30) && g->ih <= (1L << 30) && g->iw <= (1L << 30);
+}
+
+long sct_wino23_weights_count(long m, long c) { return 16 * sct_gemm_packed_count(m, c); }
+
+void sct_wino23_weights_f32(const float *w, long m, long c, float *u, float *packed) {
+  switch (sct_ckernels_isa()) {
+  case 2: sct_wino23_weights_f32_avx512(w, m, c, u, packed); return;
+  case 1: sct_wino23_weights_f32_avx2(w, m, c, u, packed); return;
+  default: sct_wino23_weights_f32_scalar(w, m, c, u, packed); return;
+  }
+}
+
+void sct_wino23_input_f32(const float *x, const sct_wino_geometry *g, long c_begin, long c_end, long ty_begin,
+                          long ty_end, float *v, long v_stride, long v_ld) {
+  switch (sct_ckernels_isa()) {
+  case 2: sct_wino23_input_f32_avx512(x, g, c_begin, c_end, ty_begin, ty_end, v, v_stride, v_ld); return;
+  case 1: sct_wino23_input_f32_avx2(x, g, c_begin, c_end, ty_begin, ty_end, v, v_stride, v_ld); return;
+  default: sct_wino23_input_f32_scalar(x, g, c_begin, c_end, ty_begin, ty_end, v, v_stride, v_ld); return;
+  }
+}
+
+void sct_wino23_output_f32(const float *mt, long m_stride, long m_ld, const sct_wino_geometry *g, long m_begin,
+                           long m_end, long ty_begin, long ty_end, float *y, const sct_gemm_epilogue *e) {
+  switch (sct_ckernels_isa()) {
+  case 2: sct_wino23_output_f32_avx512(mt, m_stride, m_ld, g, m_begin, m_end, ty_begin, ty_end, y, e); return;
+  case 1: sct_wino23_output_f32_avx2(mt, m_stride, m_ld, g, m_begin, m_end, ty_begin, ty_end, y, e); return;
+  default: sct_wino23_output_f32_scalar(mt, m_stride, m_ld, g, m_begin, m_end, ty_begin, ty_end, y, e); return;
   }
 }

@@ -49,7 +49,13 @@ static inline int sct_dw_make_plan(const sct_dw_geometry *g, sct_dw_plan *pl) {
   long sct_gemm_mr_##isa(void);                                                                         \
   void sct_gemm_pack_f32_##isa(long m, long k, const float *w, float *packed);                          \
   void sct_gemm_f32_##isa(long m_begin, long m_end, long n, long k, const float *packed, const float *x, \
-                          long ldx, float *y, long ldy, const sct_gemm_epilogue *e);
+                          long ldx, float *y, long ldy, const sct_gemm_epilogue *e);                \
+  void sct_wino23_weights_f32_##isa(const float *w, long m, long c, float *u, float *packed);                     \
+  void sct_wino23_input_f32_##isa(const float *x, const sct_wino_geometry *g, long c_begin, long c_end,  \
+                                  long ty_begin, long ty_end, float *v, long v_stride, long v_ld);       \
+  void sct_wino23_output_f32_##isa(const float *mt, long m_stride, long m_ld, const sct_wino_geometry *g, \
+                                   long m_begin, long m_end, long ty_begin, long ty_end, float *y,       \
+                                   const sct_gemm_epilogue *e);
 
 SCT_DECLARE_VARIANTS(avx512)
 SCT_DECLARE_VARIANTS(avx2)

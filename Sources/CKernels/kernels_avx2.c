@@ -20,6 +20,7 @@
 #define VMAX(a, b) _mm256_max_ps(a, b)
 #define VMIN(a, b) _mm256_min_ps(a, b)
 #define VMUL(a, b) _mm256_mul_ps(a, b)
+#define VSUB(a, b) _mm256_sub_ps(a, b)
 #define SUFFIX avx2
 static inline __m256i sct_mask8(long n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -33,6 +34,13 @@ static inline __m256i sct_mask8(long n) {
     even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo_, hi_, 0x88)), 0xD8)); \
     odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo_, hi_, 0xDD)), 0xD8)); \
   } while (0)
+/* Stores even / odd interleaved: p[2i] = even[i], p[2i + 1] = odd[i] (2·LANES floats). */
+#define VINT2(p, even, odd)                                                                             \
+  do {                                                                                                  \
+    __m256 l_ = _mm256_unpacklo_ps(even, odd), h_ = _mm256_unpackhi_ps(even, odd);                      \
+    _mm256_storeu_ps(p, _mm256_permute2f128_ps(l_, h_, 0x20));                                          \
+    _mm256_storeu_ps((p) + 8, _mm256_permute2f128_ps(l_, h_, 0x31));                                    \
+  } while (0)
 #include "kernels_body.h"
 #include "window_body.h"
 #define GEMM_MR 6
@@ -40,6 +48,7 @@ static inline __m256i sct_mask8(long n) {
 #define GEMM_PANEL_FLOATS 16384
 #define GEMM_JG 4 /* panels sharing one weight block; 1, 2 and 4 measured within noise except n = 49 (4 best) */
 #include "gemm_body.h"
+#include "winograd_body.h"
 
 #if defined(__clang__)
 #pragma clang attribute pop

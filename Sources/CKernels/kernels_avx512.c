@@ -20,6 +20,7 @@
 #define VMAX(a, b) _mm512_max_ps(a, b)
 #define VMIN(a, b) _mm512_min_ps(a, b)
 #define VMUL(a, b) _mm512_mul_ps(a, b)
+#define VSUB(a, b) _mm512_sub_ps(a, b)
 #define SUFFIX avx512
 #define VLOADN(p, n) _mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1), p)
 #define VSTOREN(p, v, n) _mm512_mask_storeu_ps(p, (__mmask16)((1u << (n)) - 1), v)
@@ -30,6 +31,12 @@
     even = _mm512_permutex2var_ps(lo_, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), hi_); \
     odd = _mm512_permutex2var_ps(lo_, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), hi_); \
   } while (0)
+/* Stores even / odd interleaved: p[2i] = even[i], p[2i + 1] = odd[i] (2·LANES floats). */
+#define VINT2(p, even, odd)                                                                             \
+  do {                                                                                                  \
+    _mm512_storeu_ps(p, _mm512_permutex2var_ps(even, _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), odd)); \
+    _mm512_storeu_ps((p) + 16, _mm512_permutex2var_ps(even, _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), odd)); \
+  } while (0)
 #include "kernels_body.h"
 #include "window_body.h"
 #define GEMM_MR 8
@@ -37,6 +44,7 @@
 #define GEMM_PANEL_FLOATS 16384
 #define GEMM_JG 4 /* panels sharing one weight block; 1, 2 and 4 measured within noise except n = 49 (4 best) */
 #include "gemm_body.h"
+#include "winograd_body.h"
 
 #if defined(__clang__)
 #pragma clang attribute pop

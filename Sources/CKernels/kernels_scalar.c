@@ -16,6 +16,7 @@ static inline float sct_min(float a, float b) { return a < b ? a : b; }
 #define VMAX(a, b) sct_max(a, b)
 #define VMIN(a, b) sct_min(a, b)
 #define VMUL(a, b) ((a) * (b))
+#define VSUB(a, b) ((a) - (b))
 #define SUFFIX scalar
 #define VLOADN(p, n) (*(p))
 #define VSTOREN(p, v, n) (*(p) = (v))
@@ -24,6 +25,11 @@ static inline float sct_min(float a, float b) { return a < b ? a : b; }
     even = (p)[0];            \
     odd = (p)[1];             \
   } while (0)
+#define VINT2(p, even, odd) \
+  do {                      \
+    (p)[0] = (even);        \
+    (p)[1] = (odd);         \
+  } while (0)
 #include "kernels_body.h"
 #include "window_body.h"
 #define GEMM_MR 4
@@ -31,3 +37,4 @@ static inline float sct_min(float a, float b) { return a < b ? a : b; }
 #define GEMM_PANEL_FLOATS 16384
 #define GEMM_JG 4 /* panels sharing one weight block; 1, 2 and 4 measured within noise except n = 49 (4 best) */
 #include "gemm_body.h"
+#include "winograd_body.h"

@@ -12,71 +12,46 @@ import Synchronization
 public final class ThreadPool: @unchecked Sendable {
   public let threadCount: Int
   private var threads: [pthread_t] = []
-  private let generation = Atomic<Int>(0)
-  private let pending = Atomic<Int>(0)
-  private let nextChunk = Atomic<Int>(0)
-  private let busy = Atomic<Bool>(false)
-  private let stopping = Atomic<Bool>(false)
-  private var mutex = pthread_mutex_t()
-  private var wake = pthread_cond_t()
-  private var sleepers = 0
-  // The current job; written by the caller before bumping `generation`, read by workers after.
-  private var jobChunks = 0
-  private var job: ((Int) -> Void)?
-  /// Spin iterations before a worker sleeps (~50 µs).
-  private let spinLimit = 20_000
+  private let state: PoolState
 
   /// Creates a pool that uses `threadCount` threads in total (the caller counts as one).
   public init(threadCount: Int) {
     self.threadCount = max(1, threadCount)
-    pthread_mutex_init(&mutex, nil)
-    pthread_cond_init(&wake, nil)
+    state = PoolState()
     for _ in 1..<self.threadCount {
-      // Unretained: deinit joins every worker before the pool's memory goes away.
-      let me = Unmanaged.passUnretained(self).toOpaque()
+      // Each worker owns a strong reference to the shared state (released when it exits), never to the
+      // pool itself: a worker that retained the pool while its deinit ran crashed debug builds
+      // (a retain on a deallocating object) about one session in three.
+      let retained = Unmanaged.passRetained(state).toOpaque()
       var tid = pthread_t()
       let rc = pthread_create(&tid, nil, { raw in
         guard let raw else { return nil }
-        Unmanaged<ThreadPool>.fromOpaque(raw)._withUnsafeGuaranteedRef { $0.workerLoop() }
+        let state = Unmanaged<PoolState>.fromOpaque(raw).takeRetainedValue()
+        state.workerLoop()
         return nil
-      }, me)
-      if rc == 0 { threads.append(tid) }
+      }, retained)
+      if rc == 0 {
+        threads.append(tid)
+      } else {
+        Unmanaged<PoolState>.fromOpaque(retained).release()
+      }
     }
   }
 
   deinit {
-    pthread_mutex_lock(&mutex)
-    stopping.store(true, ordering: .sequentiallyConsistent)
-    generation.add(1, ordering: .sequentiallyConsistent)
-    pthread_cond_broadcast(&wake)
-    pthread_mutex_unlock(&mutex)
+    state.stop()
     for t in threads { pthread_join(t, nil) }
-    pthread_mutex_destroy(&mutex)
-    pthread_cond_destroy(&wake)
   }
 
   /// Calls `body(i)` for every `i` in `0..<count`, spread over the pool. Returns when all are done.
   public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
     if count <= 0 { return }
-    if count == 1 || threads.isEmpty || !busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
+    if count == 1 || threads.isEmpty || !state.busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
       for i in 0..<count { body(i) }
       return
     }
-    withoutActuallyEscaping(body) { body in
-      job = body
-      jobChunks = count
-      nextChunk.store(0, ordering: .relaxed)
-      pending.store(threads.count, ordering: .relaxed)
-      pthread_mutex_lock(&mutex)
-      generation.add(1, ordering: .releasing)
-      if sleepers > 0 { pthread_cond_broadcast(&wake) }
-      pthread_mutex_unlock(&mutex)
-      runChunks()
-      // Wait for workers to leave the job before it goes out of scope.
-      while pending.load(ordering: .acquiring) > 0 { spinPause() }
-      job = nil
-    }
-    busy.store(false, ordering: .releasing)
+    state.run(count, workers: threads.count, body)
+    state.busy.store(false, ordering: .releasing)
   }
 
   /// Splits `0..<total` into about `threadCount * 4` contiguous ranges (at least `grain` items each).
@@ -90,8 +65,65 @@ public final class ThreadPool: @unchecked Sendable {
       if lo < hi { body(lo..<hi) }
     }
   }
+}
 
-  private func runChunks() {
+/// What the caller and the workers share: the current job, the counters that hand it out, and the
+/// sleep/wake machinery. Kept apart from `ThreadPool` so workers can hold it strongly.
+private final class PoolState: @unchecked Sendable {
+  let generation = Atomic<Int>(0)
+  let pending = Atomic<Int>(0)
+  let nextChunk = Atomic<Int>(0)
+  let busy = Atomic<Bool>(false)
+  let stopping = Atomic<Bool>(false)
+  // Heap-allocated: pthread objects must not move, and `&property` on a class gives no such promise.
+  let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+  let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+  var sleepers = 0
+  // The current job; written by the caller before bumping `generation`, read by workers after.
+  var jobChunks = 0
+  var job: ((Int) -> Void)?
+  /// Spin iterations before a worker sleeps (~50 µs).
+  let spinLimit = 20_000
+
+  init() {
+    pthread_mutex_init(mutex, nil)
+    pthread_cond_init(wake, nil)
+  }
+
+  deinit {
+    pthread_mutex_destroy(mutex)
+    pthread_cond_destroy(wake)
+    mutex.deallocate()
+    wake.deallocate()
+  }
+
+  func stop() {
+    pthread_mutex_lock(mutex)
+    stopping.store(true, ordering: .sequentiallyConsistent)
+    generation.add(1, ordering: .sequentiallyConsistent)
+    pthread_cond_broadcast(wake)
+    pthread_mutex_unlock(mutex)
+  }
+
+  /// Runs one job on the caller and `workers` workers; returns when every worker has left it.
+  func run(_ count: Int, workers: Int, _ body: (Int) -> Void) {
+    withoutActuallyEscaping(body) { body in
+      job = body
+      jobChunks = count
+      nextChunk.store(0, ordering: .relaxed)
+      pending.store(workers, ordering: .relaxed)
+      pthread_mutex_lock(mutex)
+      generation.add(1, ordering: .releasing)
+      if sleepers > 0 { pthread_cond_broadcast(wake) }
+      pthread_mutex_unlock(mutex)
+      runChunks()
+      // Wait for workers to leave the job before it goes out of scope.
+      while pending.load(ordering: .acquiring) > 0 {}
+      job = nil
+    }
+  }
+
+  func runChunks() {
     guard let job else { return }
     while true {
       let i = nextChunk.add(1, ordering: .relaxed).oldValue
@@ -100,22 +132,22 @@ public final class ThreadPool: @unchecked Sendable {
     }
   }
 
-  fileprivate func workerLoop() {
-    // Implementation note: start from generation 0, not the current value — a job (or deinit) may
+  func workerLoop() {
+    // Implementation note: start from generation 0, not the current value — a job (or stop) may
     // bump the generation before this thread first runs, and it must still take part in that job.
     var seen = 0
     while true {
       var spins = 0
       while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .acquiring) {
         spins += 1
-        if spins < spinLimit { spinPause(); continue }
-        pthread_mutex_lock(&mutex)
+        if spins < spinLimit { continue }
+        pthread_mutex_lock(mutex)
         sleepers += 1
         while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .acquiring) {
-          pthread_cond_wait(&wake, &mutex)
+          pthread_cond_wait(wake, mutex)
         }
         sleepers -= 1
-        pthread_mutex_unlock(&mutex)
+        pthread_mutex_unlock(mutex)
       }
       seen = generation.load(ordering: .acquiring)
       if stopping.load(ordering: .acquiring) { return }
@@ -123,16 +155,4 @@ public final class ThreadPool: @unchecked Sendable {
       pending.subtract(1, ordering: .releasing)
     }
   }
-
-  @inline(__always) private func spinPause() {
-    #if arch(x86_64)
-    _mm_pause_shim()
-    #endif
-  }
 }
-
-@inline(__always) private func _mm_pause_shim() {
-  // A compiler barrier-ish no-op; `sched_yield` would be too slow for the spin phase.
-  _ = 0
-}
-

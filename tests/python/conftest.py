@@ -71,8 +71,9 @@ def model_path(models_dir: Path):
 def run_cli(secateur_bin: Path):
     """Factory: run `secateur ARGS...`, capturing text output, never raising."""
 
-    def run(*args: object) -> subprocess.CompletedProcess:
+    def run(*args: object, env: dict | None = None) -> subprocess.CompletedProcess:
+        full_env = {**os.environ, **env} if env else None
         return subprocess.run([str(secateur_bin), *map(str, args)], capture_output=True, text=True,
-                              errors="replace", timeout=CLI_TIMEOUT_S)
+                              errors="replace", timeout=CLI_TIMEOUT_S, env=full_env)
 
     return run

@@ -4,7 +4,7 @@ Each family (depthwise conv, dense / grouped conv, max pooling) is one ONNX mode
 independent cases — one input and one output per case, named after its geometry — so one `secateur run`
 checks them all and a failure names the geometry. The cases sweep what the SIMD kernels special-case:
 odd channel counts and widths (masked tails), strides, dilations, asymmetric pads, 1×1 / 3×3 / 5×5 /
-7×7 windows, planes small enough to share a vector across rows (7×7) and large enough to need several
+7×7 windows, the Winograd 3×3 path (odd output sizes, several bands), planes small enough to share a vector across rows (7×7) and large enough to need several
 staging bands, and the fused epilogues (bias, Relu, Clip, residual Add) the optimizer folds into a conv.
 
 Tolerance: rtol 1e-4, atol 1e-5 against onnxruntime 1.32 with graph optimisations off (the literal
@@ -144,6 +144,12 @@ def conv_family() -> Family:
         (6, 6, (9, 9), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 3),      # 2 channels per group
         (300, 9, (5, 5), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1),    # deep K: several k blocks
         (5, 131, (3, 70), (1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 1),   # many rows, odd width
+        # 3×3 stride 1 with ≥ 8 channels in and out: the Winograd F(2×2, 3×3) path.
+        (8, 8, (3, 3), (3, 3), (1, 1), (1, 1), (0, 0, 0, 0), 1),      # a single output pixel
+        (9, 10, (41, 70), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1),   # several bands, short last band
+        (16, 12, (7, 8), (3, 3), (1, 1), (1, 1), (0, 1, 1, 0), 1),    # asymmetric pads, odd output
+        (12, 8, (6, 5), (3, 3), (1, 1), (1, 1), (2, 2, 2, 2), 1),     # pads wider than the window's reach
+        (33, 17, (15, 15), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1),  # odd channel counts, odd plane
     ]
     for i, (c, m, hw, k, s, d, p, g) in enumerate(cases):
         tag = f"conv{i}_c{c}_m{m}_{hw[0]}x{hw[1]}_k{k[0]}_s{s[0]}_d{d[0]}_g{g}"
@@ -152,6 +158,7 @@ def conv_family() -> Family:
     f.conv("conv_clip_nobias", 11, 5, (8, 9), (1, 1), bias=False, act="clip")
     f.conv("conv_residual_relu", 13, 13, (10, 10), (3, 3), pads=(1, 1, 1, 1), residual=True, act="relu")
     f.conv("pointwise_residual", 24, 40, (7, 7), (1, 1), residual=True)
+    f.conv("winograd_residual_clip", 9, 9, (11, 13), (3, 3), pads=(1, 1, 1, 1), residual=True, act="clip")
     return f
 
 
@@ -174,9 +181,15 @@ def maxpool_family() -> Family:
 FAMILIES = {"depthwise": depthwise_family, "conv": conv_family, "maxpool": maxpool_family}
 
 
+# SECATEUR_ISA caps the CPU dispatch (CKernels/dispatch.c), so the AVX2 and baseline variants are checked
+# on an AVX-512 machine too ("native" = whatever this CPU has).
+ISAS = ["native", "avx2", "baseline"]
+
+
+@pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("family", sorted(FAMILIES))
-def test_kernel_paths_match_onnxruntime(family, threads, run_cli, tmp_path):
+def test_kernel_paths_match_onnxruntime(family, threads, isa, run_cli, tmp_path):
     fam = FAMILIES[family]()
     model = fam.save(tmp_path / f"{family}.onnx")
     options = ort.SessionOptions()
@@ -191,7 +204,8 @@ def test_kernel_paths_match_onnxruntime(family, threads, run_cli, tmp_path):
         np.save(path, value)
         args += ["--input", f"{name}={path}"]
     out = tmp_path / "out.npz"
-    result = run_cli("run", model, *args, "--output", out, "--threads", threads)
+    result = run_cli("run", model, *args, "--output", out, "--threads", threads,
+                     env=None if isa == "native" else {"SECATEUR_ISA": isa})
     assert result.returncode == 0, result.stderr
 
     failures = []
@@ -203,4 +217,4 @@ def test_kernel_paths_match_onnxruntime(family, threads, run_cli, tmp_path):
             elif not np.allclose(actual, want, rtol=RTOL, atol=ATOL):
                 err = np.max(np.abs(actual - want))
                 failures.append(f"{name}: max |diff| {err:.3g}")
-    assert not failures, f"{family}, threads={threads}:\n" + "\n".join(failures)
+    assert not failures, f"{family}, threads={threads}, isa={isa}:\n" + "\n".join(failures)

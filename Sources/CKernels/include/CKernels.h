@@ -70,7 +70,32 @@ void sct_gemm_pack_f32(long m, long k, const float *w, float *packed);
 void sct_gemm_f32(long m_begin, long m_end, long n, long k, const float *packed, const float *x, long ldx,
                   float *y, long ldy, const sct_gemm_epilogue *e);
 
-/* The ISA the dispatcher chose: 2 = AVX-512F, 1 = AVX2+FMA, 0 = baseline. */
+/* Winograd F(2×2, 3×3) for 3×3 stride-1 undilated convs (see winograd_body.h). One plane geometry: */
+typedef struct {
+  long ih, iw, oh, ow; /* input / output plane size */
+  long ph, pw;         /* leading pads */
+} sct_wino_geometry;
+/* Widest output the transforms stage on the stack (tile columns = ⌈ow / 2⌉). */
+#define SCT_WINO_MAX_TW 1024
+/* 1 when this path takes the geometry (3×3 window inside the padded input, ow ≤ 2·SCT_WINO_MAX_TW). */
+int sct_wino23_supported(const sct_wino_geometry *g);
+/* Floats the 16 prepacked transformed weights of an m × c conv take (16 · sct_gemm_packed_count(m, c)). */
+long sct_wino23_weights_count(long m, long c);
+/* Transforms and prepacks w (m × c × 3 × 3) into `packed`; ξ's matrix starts at ξ · packed_count(m, c);
+ * u is scratch of 16 · m · c floats. */
+void sct_wino23_weights_f32(const float *w, long m, long c, float *u, float *packed);
+/* Input transform of channels [c_begin, c_end), tile rows [ty_begin, ty_end) of x (c planes ih × iw):
+ * v[ξ · v_stride + c · v_ld + t], t = tile index from the band's first (⌈ow / 2⌉ tiles per tile row). */
+void sct_wino23_input_f32(const float *x, const sct_wino_geometry *g, long c_begin, long c_end,
+                          long ty_begin, long ty_end, float *v, long v_stride, long v_ld);
+/* Output transform plus epilogue of channels [m_begin, m_end), tile rows [ty_begin, ty_end), from
+ * mt[ξ · m_stride + m · m_ld + t] into y (m planes oh × ow); e->residual (or NULL) has channel stride e->ldr.
+ * Reads up to 2 · 16 floats past the last tile of each row of mt (junk lanes, never stored). */
+void sct_wino23_output_f32(const float *mt, long m_stride, long m_ld, const sct_wino_geometry *g, long m_begin,
+                           long m_end, long ty_begin, long ty_end, float *y, const sct_gemm_epilogue *e);
+
+/* The ISA the dispatcher chose: 2 = AVX-512F, 1 = AVX2+FMA, 0 = baseline (capped by the environment
+ * variable SECATEUR_ISA=avx2|baseline, for tests). */
 int sct_ckernels_isa(void);
 
 #ifdef __cplusplus

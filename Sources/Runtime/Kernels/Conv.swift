@@ -58,16 +58,26 @@ final class ConvKernel: OpKernel, @unchecked Sendable {
   /// non-constant W.
   let gemmWeight: [Float]?
   let gemmGroupStride: Int
+  /// A constant 3×3 W transformed for the Winograd path (Conv+Winograd.swift), or nil.
+  let winogradWeight: [Float]?
   let packedBias: [Float]?
 
   init(_ ctx: NodeContext, epilogue: ConvEpilogue = ConvEpilogue()) throws {
     _ = openBLASSingleThreaded
     label = ctx.label
-    window = try WindowAttributes(ctx)
-    group = try ctx.int("group", 1)
+    let window = try WindowAttributes(ctx)
+    self.window = window
+    let group = try ctx.int("group", 1)
+    self.group = group
     guard group >= 1 else { throw ctx.error("group \(group) must be ≥ 1") }
     self.epilogue = epilogue
-    if let w = ctx.constant(1), w.dataType == .float, w.shape.count >= 3, w.shape[0] % group == 0,
+    winogradWeight = ctx.constant(1).flatMap { ConvKernel.winogradWeights($0, group: group, window: window) }
+    if winogradWeight != nil {
+      // The Winograd path serves every shape this W can take (2-D, stride 1); a plane too wide for it
+      // falls back to sgemm on W itself, so no GEMM packing is kept.
+      packedWeight = nil
+      gemmWeight = nil; gemmGroupStride = 0
+    } else if let w = ctx.constant(1), w.dataType == .float, w.shape.count >= 3, w.shape[0] % group == 0,
        !(w.shape[1] == 1 && w.shape[0] == group && group > 1) {
       let groups = group, mg = w.shape[0] / groups, k = w.shape[1...].reduce(1, *)
       let stride = sct_gemm_packed_count(mg, k)
@@ -136,6 +146,7 @@ final class ConvKernel: OpKernel, @unchecked Sendable {
   func workspaceBytes(_ inputs: [TensorSpec?], _ outputs: [TensorSpec]) -> Int {
     guard let x = inputs.first ?? nil, x.dataType == .float, inputs.count > 1, let w = inputs[1],
           let s = try? resolve(x.shape, w.shape, nil), !s.isPointwise, !s.isDepthwise else { return 0 }
+    if let plan = winogradPlan(s) { return plan.workspaceFloats(s) &* 4 }
     // One batch item's im2col matrix for every group: (C · kernel volume) × output positions.
     return s.c &* s.geo.kernelCount &* s.outCount &* 4
   }
@@ -149,6 +160,12 @@ final class ConvKernel: OpKernel, @unchecked Sendable {
       let wp = packedWeight
       let bp = packedBias
       let residual = epilogue.residualInput.flatMap { $0 < inputs.count ? inputs[$0]?.pointer(Float.self) : nil }
+      if let plan = winogradPlan(s) {
+        try withFloatPointer(bp, b) { bPtr in
+          try runWinograd(s, plan, x.pointer(Float.self), bPtr, residual, y.pointer(Float.self), context)
+        }
+        return
+      }
       if let gw = gemmWeight, !s.isDepthwise {
         try gw.withUnsafeBufferPointer { gwp in
           try withFloatPointer(bp, b) { bPtr in
