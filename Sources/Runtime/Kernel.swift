@@ -103,6 +103,10 @@ public struct NodeContext {
   public let constants: [Tensor?]
   /// The model's opset imports (control-flow kernels compile their subgraphs with them).
   public var opsetImports: [OpsetImport] = []
+  /// False when the kernel only serves shape inference or one constant fold: kernels then skip
+  /// prepacking constant weights (they run from the constant tensors themselves). Packing ResNet-50's
+  /// weights for the optimizer's shape pass was a third of its session creation.
+  public var prepack = true
 
   public var label: String { node.label }
 

@@ -22,7 +22,11 @@ final class Program: @unchecked Sendable {
   let outputInfos: [ValueInfo]
   let memoryLimit: Int
 
-  init(model original: Model, memoryLimit: Int) throws {
+  /// False for a program that only plans shapes (see `NodeContext.prepack`).
+  let prepack: Bool
+
+  init(model original: Model, memoryLimit: Int, prepack: Bool = true) throws {
+    self.prepack = prepack
     // Clamped to 2^48 bytes (256 TiB, beyond any host) so sums of a few checked sizes never overflow.
     self.memoryLimit = min(max(0, memoryLimit), 1 << 48)
     var model = original
@@ -80,7 +84,7 @@ final class Program: @unchecked Sendable {
     }
     let consts = inputs.map { $0 >= 0 ? constants[$0] : nil }
     let kernel = try OpRegistry.makeKernel(
-      NodeContext(node: n, opset: opset, constants: consts, opsetImports: model.opsetImports))
+      NodeContext(node: n, opset: opset, constants: consts, opsetImports: model.opsetImports, prepack: prepack))
     let outputs = n.outputs.map { $0.isEmpty ? -1 : id($0) }
 
     // Fold now when every present input is constant: Constant nodes, weight transposes, shape arithmetic.

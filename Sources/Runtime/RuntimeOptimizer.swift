@@ -8,7 +8,7 @@ public struct RuntimeConstantEvaluator: ConstantEvaluator {
   public var memoryLimit: Int
   public init(memoryLimit: Int = 1 << 30) { self.memoryLimit = memoryLimit }
   public func evaluate(_ node: Node, opset: Int, inputs: [Tensor?]) throws -> [Tensor] {
-    let kernel = try OpRegistry.makeKernel(NodeContext(node: node, opset: opset, constants: inputs))
+    let kernel = try OpRegistry.makeKernel(NodeContext(node: node, opset: opset, constants: inputs, prepack: false))
     return try Executor.evaluate(kernel, inputs, label: node.label, pool: nil, memoryLimit: memoryLimit)
   }
 }

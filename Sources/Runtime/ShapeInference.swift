@@ -14,7 +14,7 @@ public struct PlannedShapes: ShapeProvider {
   }
 
   public func valueShapes(of model: Model) throws -> [String: [Int]] {
-    let program = try Program(model: model, memoryLimit: SessionOptions().memoryLimit)
+    let program = try Program(model: model, memoryLimit: SessionOptions().memoryLimit, prepack: false)
     var specs: [TensorSpec] = []
     for info in program.inputInfos {
       guard case .tensor(let t, let shape)? = info.type else {

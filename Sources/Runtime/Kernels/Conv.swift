@@ -71,13 +71,15 @@ final class ConvKernel: OpKernel, @unchecked Sendable {
     self.group = group
     guard group >= 1 else { throw ctx.error("group \(group) must be ≥ 1") }
     self.epilogue = epilogue
-    winogradWeight = ctx.constant(1).flatMap { ConvKernel.winogradWeights($0, group: group, window: window) }
+    // Weights are prepacked only for a session's own program (see NodeContext.prepack).
+    let wConst = ctx.prepack ? ctx.constant(1) : nil
+    winogradWeight = wConst.flatMap { ConvKernel.winogradWeights($0, group: group, window: window) }
     if winogradWeight != nil {
       // The Winograd path serves every shape this W can take (2-D, stride 1); a plane too wide for it
       // falls back to sgemm on W itself, so no GEMM packing is kept.
       packedWeight = nil
       gemmWeight = nil; gemmGroupStride = 0
-    } else if let w = ctx.constant(1), w.dataType == .float, w.shape.count >= 3, w.shape[0] % group == 0,
+    } else if let w = wConst, w.dataType == .float, w.shape.count >= 3, w.shape[0] % group == 0,
        !(w.shape[1] == 1 && w.shape[0] == group && group > 1) {
       let groups = group, mg = w.shape[0] / groups, k = w.shape[1...].reduce(1, *)
       let stride = sct_gemm_packed_count(mg, k)
@@ -89,7 +91,7 @@ final class ConvKernel: OpKernel, @unchecked Sendable {
         }
       }
       packedWeight = nil
-    } else if let w = ctx.constant(1), w.dataType == .float {
+    } else if let w = wConst, w.dataType == .float {
       packedWeight = w.withElements(as: Float.self) { Array($0) }
       gemmWeight = nil; gemmGroupStride = 0
     } else {

@@ -13,7 +13,7 @@ final class MatMulKernel: OpKernel, @unchecked Sendable {
   init(_ ctx: NodeContext) throws {
     _ = openBLASSingleThreaded
     label = ctx.label
-    if let b = ctx.constant(1), b.dataType == .float {
+    if ctx.prepack, let b = ctx.constant(1), b.dataType == .float {
       packedB = b.withElements(as: Float.self) { Array($0) }
     } else {
       packedB = nil

@@ -152,7 +152,7 @@ final class GemmKernel: OpKernel, @unchecked Sendable {
     beta = try ctx.float("beta", 1)
     transA = try ctx.int("transA", 0) != 0
     transB = try ctx.int("transB", 0) != 0
-    if let b = ctx.constant(1), b.dataType == .float {
+    if ctx.prepack, let b = ctx.constant(1), b.dataType == .float {
       packedB = b.withElements(as: Float.self) { Array($0) }
     } else {
       packedB = nil
