@@ -1,7 +1,8 @@
 # Secateur — one entry point for building, testing and the demo.
 #   make demo   install what is missing, build, optimize + run the default model, print a table
 #   make test   install what is missing, build, run every test (Swift unit tests, ONNX node tests,
-#               differential tests against onnxruntime, C ABI tests, Python binding tests)
+#               differential tests against onnxruntime, C ABI tests, Python binding tests, and the
+#               sanitizer stage: a short libFuzzer + ASan run, the fuzz regressions, ThreadSanitizer)
 #   make build  release build: build/bin/secateur, build/lib/libsecateur.so, build/include/secateur.h
 
 SWIFT    ?= swift
@@ -52,7 +53,7 @@ node-tests: venv
 	@test -d $(NODE_TESTS)/test_abs || $(PY) tools/gen_node_tests.py --out $(NODE_TESTS) >/dev/null
 
 # --- tests -------------------------------------------------------------------------------------------
-test: deps build models node-tests test-swift test-node test-diff test-c test-python-binding
+test: deps build models node-tests test-swift test-node test-diff test-c test-python-binding test-sanitizers
 	@echo "all tests passed"
 
 test-swift: apt

@@ -21,7 +21,7 @@ extension PassManager {
   /// The same pipeline with constant folding capped at `memoryLimit` bytes per node.
   public static func runtime(memoryLimit: Int) -> PassManager {
     PassManager.standard(evaluator: RuntimeConstantEvaluator(memoryLimit: memoryLimit), shapes: { model in
-      try? PlannedShapes().valueShapesIfStatic(of: model)
+      try? PlannedShapes(memoryLimit: memoryLimit).valueShapesIfStatic(of: model)
     }, fuse: true)
   }
 }

@@ -7,14 +7,19 @@ public struct PlannedShapes: ShapeProvider {
   public var symbolicDim = 1
   /// Per-input shape overrides by name.
   public var inputShapes: [String: [Int]] = [:]
+  /// Cap on what planning may fold (constant nodes are evaluated to learn shapes). A session passes its
+  /// own limit: with the 8 GiB default, a Range folded here allocated 512 MiB while planning a model for
+  /// a session capped at 16 MiB (fuzz regression struct/range-scratch-8x-output).
+  public var memoryLimit = SessionOptions().memoryLimit
 
-  public init(symbolicDim: Int = 1, inputShapes: [String: [Int]] = [:]) {
+  public init(symbolicDim: Int = 1, inputShapes: [String: [Int]] = [:], memoryLimit: Int = SessionOptions().memoryLimit) {
     self.symbolicDim = symbolicDim
     self.inputShapes = inputShapes
+    self.memoryLimit = memoryLimit
   }
 
   public func valueShapes(of model: Model) throws -> [String: [Int]] {
-    let program = try Program(model: model, memoryLimit: SessionOptions().memoryLimit, prepack: false)
+    let program = try Program(model: model, memoryLimit: memoryLimit, prepack: false)
     var specs: [TensorSpec] = []
     for info in program.inputInfos {
       guard case .tensor(let t, let shape)? = info.type else {
