@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <malloc.h>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -187,8 +188,7 @@ bool check_out_args(void **out, size_t *out_len, char *err, size_t err_len) {
 
 extern "C" {
 
-int sct_onnx_check_model(const void *bytes, size_t len, int full_check, char *err, size_t err_len) {
-  set_err(err, err_len, "");
+static int check_model_impl(const void *bytes, size_t len, int full_check, char *err, size_t err_len) {
   try {
     onnx::ModelProto model;
     int rc = parse_model(bytes, len, model, err, err_len);
@@ -205,6 +205,16 @@ int sct_onnx_check_model(const void *bytes, size_t len, int full_check, char *er
     return SCT_ONNX_OK;
   }
   SCT_CATCH_ALL(err, err_len)
+}
+
+int sct_onnx_check_model(const void *bytes, size_t len, int full_check, char *err, size_t err_len) {
+  set_err(err, err_len, "");
+  int rc = check_model_impl(bytes, len, full_check, err, err_len);
+  // The parsed copy held every weight a second time; its freed blocks can stay in the heap (below
+  // glibc's mmap threshold once it has grown) and so in the resident set of a long-lived host: give
+  // them back to the system.
+  malloc_trim(0);
+  return rc;
 }
 
 int sct_onnx_infer_shapes(const void *bytes, size_t len, void **out, size_t *out_len, char *err, size_t err_len) {
