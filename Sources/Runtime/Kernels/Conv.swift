@@ -79,9 +79,12 @@ final class ConvKernel: OpKernel, @unchecked Sendable {
       // falls back to sgemm on W itself, so no GEMM packing is kept.
       packedWeight = nil
       gemmWeight = nil; gemmGroupStride = 0
-    } else if let w = wConst, w.dataType == .float, w.shape.count >= 3, w.shape[0] % group == 0,
-       !(w.shape[1] == 1 && w.shape[0] == group && group > 1) {
-      let groups = group, mg = w.shape[0] / groups, k = w.shape[1...].reduce(1, *)
+    } else if let w = wConst, w.dataType == .float, w.shape.count >= 3, w.shape[0] >= group, w.shape[0] % group == 0,
+       !(w.shape[1] == 1 && w.shape[0] == group && group > 1),
+       let k = shapeElementCount(Array(w.shape[1...])), k >= 1 {
+      // At least one row per group and a non-empty row (fuzz finding: W [0, …] with group 2^40 passed
+      // `0 % group == 0` and packed zero rows 2^40 times); the row length is overflow-checked.
+      let groups = group, mg = w.shape[0] / groups
       let stride = sct_gemm_packed_count(mg, k)
       gemmGroupStride = stride
       gemmWeight = w.withElements(as: Float.self) { src in
