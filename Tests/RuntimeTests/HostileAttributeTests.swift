@@ -129,6 +129,8 @@ struct HostileWindowCase: CustomStringConvertible, Sendable {
     HostileWindowCase(op: "Conv", attributes: [], weight: [6, 4, 9, 9]),                        // window > input
     HostileWindowCase(op: "Conv", attributes: [], weight: [6, 5, 3, 3]),                        // channel mismatch
     HostileWindowCase(op: "Conv", attributes: [ints("dilations", [Int.max / 2, 1])], weight: [6, 4, 3, 3]),
+    // Empty W with a huge group: `0 % group == 0` held, and weight packing looped 2^40 times (fuzz hang).
+    HostileWindowCase(op: "Conv", attributes: [int("group", 1 << 40)], weight: [0, 2, 3, 3]),
     HostileWindowCase(op: "MaxPool", attributes: [ints("kernel_shape", [0, 2])], weight: nil),
     HostileWindowCase(op: "MaxPool", attributes: [ints("kernel_shape", [2, 2]), ints("strides", [0, 1])], weight: nil),
     HostileWindowCase(op: "MaxPool", attributes: [ints("kernel_shape", [2, 2]), ints("pads", [0, -3, 0, 0])], weight: nil),
