@@ -18,8 +18,8 @@ static inline float sct_min(float a, float b) { return a < b ? a : b; }
 #define VMUL(a, b) ((a) * (b))
 #define VSUB(a, b) ((a) - (b))
 #define SUFFIX scalar
-#define VLOADN(p, n) (*(p))
-#define VSTOREN(p, v, n) (*(p) = (v))
+#define VLOADN(p, n) ((void)(n), *(p))
+#define VSTOREN(p, v, n) ((void)(n), *(p) = (v))
 #define VDEINT2(p, even, odd) \
   do {                        \
     even = (p)[0];            \

@@ -129,8 +129,42 @@ static inline void FN(window_plane)(const float *x, const float *w, float *y, co
         for (long t = 1; t < taps; t++) m = VMAX(m, VLOAD(stage + off[t] + o));
         VSTORE(out + o, m);
       }
+    } else if (taps == 9 && kw == 3 && g->sw <= 2 && g->dw == 1) {
+      /* 3×3 undilated across a row, stride 1 or 2 (MobileNet's every depthwise layer): three row bases
+       * (plus three odd-phase bases for stride 2) instead of nine tap pointers, which spilled to the
+       * stack and were reloaded every vector. Stride 1: taps at P, P+1, P+2; stride 2: P, Q, P+1 with Q
+       * the odd-column phase. */
+      const VEC w0 = VSET1(wt[0]), w1 = VSET1(wt[1]), w2 = VSET1(wt[2]), w3 = VSET1(wt[3]), w4 = VSET1(wt[4]);
+      const VEC w5 = VSET1(wt[5]), w6 = VSET1(wt[6]), w7 = VSET1(wt[7]), w8 = VSET1(wt[8]);
+      const float *p0 = stage + off[0], *p1 = stage + off[3], *p2 = stage + off[6];
+      if (g->sw == 1) {
+#define SCT_DW3S1(i)                                                                                     \
+  VFMA(VLOAD(p2 + (i) + 2), w8, VFMA(VLOAD(p2 + (i) + 1), w7, VFMA(VLOAD(p2 + (i)), w6,                 \
+  VFMA(VLOAD(p1 + (i) + 2), w5, VFMA(VLOAD(p1 + (i) + 1), w4, VFMA(VLOAD(p1 + (i)), w3,                 \
+  VFMA(VLOAD(p0 + (i) + 2), w2, VFMA(VLOAD(p0 + (i) + 1), w1, VMUL(VLOAD(p0 + (i)), w0)))))))))
+        for (; o + 2 * LANES <= n; o += 2 * LANES) {
+          VEC a0 = SCT_DW3S1(o), a1 = SCT_DW3S1(o + LANES);
+          VSTORE(out + o, a0);
+          VSTORE(out + o + LANES, a1);
+        }
+        for (; o < n; o += LANES) VSTORE(out + o, SCT_DW3S1(o));
+#undef SCT_DW3S1
+      } else {
+        const float *q0 = stage + off[1], *q1 = stage + off[4], *q2 = stage + off[7];
+#define SCT_DW3S2(i)                                                                                     \
+  VFMA(VLOAD(p2 + (i) + 1), w8, VFMA(VLOAD(q2 + (i)), w7, VFMA(VLOAD(p2 + (i)), w6,                     \
+  VFMA(VLOAD(p1 + (i) + 1), w5, VFMA(VLOAD(q1 + (i)), w4, VFMA(VLOAD(p1 + (i)), w3,                     \
+  VFMA(VLOAD(p0 + (i) + 1), w2, VFMA(VLOAD(q0 + (i)), w1, VMUL(VLOAD(p0 + (i)), w0)))))))))
+        for (; o + 2 * LANES <= n; o += 2 * LANES) {
+          VEC a0 = SCT_DW3S2(o), a1 = SCT_DW3S2(o + LANES);
+          VSTORE(out + o, a0);
+          VSTORE(out + o + LANES, a1);
+        }
+        for (; o < n; o += LANES) VSTORE(out + o, SCT_DW3S2(o));
+#undef SCT_DW3S2
+      }
     } else if (taps == 9) {
-      /* 3×3 (MobileNet's every depthwise layer): nine weights and nine bases in registers. */
+      /* Other 3×3 windows (dilated, wider strides): nine weights and nine bases. */
       const float *p0 = stage + off[0], *p1 = stage + off[1], *p2 = stage + off[2], *p3 = stage + off[3];
       const float *p4 = stage + off[4], *p5 = stage + off[5], *p6 = stage + off[6], *p7 = stage + off[7];
       const float *p8 = stage + off[8];
