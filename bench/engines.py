@@ -96,6 +96,14 @@ class OpenVINO:
         return ov.get_version()
 
 
+def input_shape(path: str) -> list[int]:
+    """The model's first input shape (every bench model has fixed dims)."""
+    import onnx
+
+    model = onnx.load(path, load_external_data=False)
+    return [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+
+
 def make(engine: str, path: str, threads: int):
     return {"secateur": Secateur, "onnxruntime": OnnxRuntime, "openvino": OpenVINO}[engine](path, threads)
 
@@ -126,7 +134,7 @@ def probe(engine: str, path: str, threads: int) -> dict:
     """Session creation time and peak RSS growth, in a fresh process (see the module doc)."""
     cls = engine_class(engine)
     cls.version()  # import the engine first: its import cost is not the session's
-    x = np.random.default_rng(0).standard_normal((1, 3, 224, 224), dtype=np.float32)
+    x = np.random.default_rng(0).standard_normal(input_shape(path), dtype=np.float32)
     _reset_peak()
     base = _status_mb("VmRSS")
     t0 = time.perf_counter()

@@ -47,6 +47,9 @@ public enum Activation: Sendable, Hashable {
     case .relu: for i in 0..<count { p[i] = p[i] > 0 ? p[i] : 0 }
     case .leakyRelu(let alpha): for i in 0..<count { p[i] = p[i] < 0 ? alpha * p[i] : p[i] }
     case .clip(let lo, let hi): for i in 0..<count { p[i] = Swift.min(Swift.max(p[i], lo), hi) }
+    // The MobileNetV3-style activations fused into convs (PP-OCR): min/max/mul, vectorisable too.
+    case .hardSwish: for i in 0..<count { p[i] = p[i] * Swift.max(0, Swift.min(1, p[i] * (1 / 6) + 0.5)) }
+    case .hardSigmoid(let alpha, let beta): for i in 0..<count { p[i] = Swift.max(0, Swift.min(1, alpha * p[i] + beta)) }
     default: for i in 0..<count { p[i] = apply(p[i]) }
     }
   }

@@ -2,9 +2,8 @@ import ModelFormat
 
 /// ONNX `ConvTranspose`, opsets 1 and 11: X N·C·spatial, W C·(M/group)·kernel, optional bias.
 ///
-/// Implementation note: a gather-form reference loop (each output sums the inputs that scatter into it),
-/// parallel over output planes; correct for every dtype, not yet tuned (a col2im + sgemm path can replace
-/// the float case later).
+/// Float32 runs as sgemm + col2im (ConvTranspose+Float.swift); double and float16 use a gather-form
+/// reference loop (each output sums the inputs that scatter into it), parallel over output planes.
 final class ConvTransposeKernel: OpKernel, @unchecked Sendable {
   let label: String
   let window: WindowAttributes
@@ -99,12 +98,20 @@ final class ConvTransposeKernel: OpKernel, @unchecked Sendable {
     return [TensorSpec(x.dataType, [s.n, s.m] + s.outSpatial)]
   }
 
+  func workspaceBytes(_ inputs: [TensorSpec?], _ outputs: [TensorSpec]) -> Int {
+    guard let x = inputs.first ?? nil, x.dataType == .float, inputs.count > 1, let w = inputs[1],
+          let s = try? resolve(x.shape, w.shape, nil) else { return 0 }
+    guard let floats = floatWorkspaceFloats(s) else { return Int.max }
+    let (bytes, overflow) = floats.multipliedReportingOverflow(by: 4)
+    return overflow ? Int.max : bytes
+  }
+
   func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
     guard inputs.count >= 2, let x = inputs[0], let w = inputs[1], let y = outputs.first else { return }
     let b = inputs.count > 2 ? inputs[2] : nil
     let s = try resolve(x.shape, w.shape, b?.shape)
     switch x.dataType {
-    case .float: reference(s, x, w, b, y, Float.self, context)
+    case .float: try runFloat(s, x, w, b, y, context)
     case .double: reference(s, x, w, b, y, Double.self, context)
     case .float16: reference(s, x, w, b, y, Float16.self, context)
     default: throw SecateurError.unsupported("\(label): element type \(x.dataType) is not supported")
