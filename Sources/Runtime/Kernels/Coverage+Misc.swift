@@ -60,29 +60,18 @@ final class CumProdKernel: OpKernel {
     guard let x = inputs[0], let av = inputs[1] else { return }
     let axisValue = try readAsDouble(av.dataType, av.data, count: av.count, label).first ?? 0
     let a = try normalizeAxis(Int(axisValue), rank: x.shape.count, label)
-    let dim = x.shape.isEmpty ? 1 : x.shape[a]
-    let outer = x.shape.isEmpty ? 1 : x.shape[..<a].reduce(1, *)
-    let inner = x.shape.isEmpty ? 1 : x.shape[(a + 1)...].reduce(1, *)
-    func scan<T>(_: T.Type, _ one: T, _ mul: (T, T) -> T) {
-      let s = x.pointer(T.self), d = outputs[0].pointer(T.self)
-      for o in 0..<outer {
-        for i in 0..<inner {
-          var acc = one
-          for t in 0..<dim {
-            let p = (o * dim + (reverse ? dim - 1 - t : t)) * inner + i
-            if exclusive { d[p] = acc; acc = mul(acc, s[p]) } else { acc = mul(acc, s[p]); d[p] = acc }
-          }
-        }
-      }
-    }
+    let scan = AxisScan(shape: x.shape, axis: a, exclusive: exclusive, reverse: reverse)
+    func scanFloat<T: FloatingPoint>(_: T.Type) { scan.run(x, outputs[0], identity: 1 as T, *) }
+    // Integer products wrap rather than trap on model-controlled values.
+    func scanWrapping<T: FixedWidthInteger>(_: T.Type) { scan.run(x, outputs[0], identity: 1 as T, &*) }
     switch x.dataType {
-    case .float: scan(Float.self, 1, *)
-    case .double: scan(Double.self, 1, *)
-    case .float16: scan(Float16.self, 1, *)
-    case .int32: scan(Int32.self, 1, &*)
-    case .int64: scan(Int64.self, 1, &*)
-    case .uint32: scan(UInt32.self, 1, &*)
-    case .uint64: scan(UInt64.self, 1, &*)
+    case .float: scanFloat(Float.self)
+    case .double: scanFloat(Double.self)
+    case .float16: scanFloat(Float16.self)
+    case .int32: scanWrapping(Int32.self)
+    case .int64: scanWrapping(Int64.self)
+    case .uint32: scanWrapping(UInt32.self)
+    case .uint64: scanWrapping(UInt64.self)
     default: throw SecateurError.unsupported("\(label): element type \(x.dataType) is not supported")
     }
   }

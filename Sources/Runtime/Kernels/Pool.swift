@@ -121,7 +121,7 @@ final class PoolKernel: OpKernel, @unchecked Sendable {
     let xp = x.pointer(T.self), yp = y.pointer(T.self)
     let (D, H, W) = (g.inSize[0], g.inSize[1], g.inSize[2])
     let (OD, OH, OW) = (g.outSize[0], g.outSize[1], g.outSize[2])
-    let ic = g.inCount, oc = g.outCount, colMajor = storageOrder == 1
+    let ic = g.inCount, oc = g.outCount
     if T.self == Float.self, indices == nil, D == 1, OD == 1, g.kernel[0] == 1 {
       // 2-D float max without indices: the SIMD kernel (CKernels, runtime ISA dispatch); the generic
       // loop below was 5 % of ResNet-50.
@@ -136,9 +136,30 @@ final class PoolKernel: OpKernel, @unchecked Sendable {
         return
       }
     }
+    let reduction = MaxReduction(y: yp, indices: indices, lowest: lowest, ic: ic, oc: oc, D: D, H: H, W: W,
+                                 colMajor: storageOrder == 1)
+    walkWindows(g, planes, UnsafePointer(xp), reduction, context)
+  }
+
+  /// AveragePool and LpPool: a sum (of values or |v|^p) over the valid taps, then the divisor or root.
+  private func sumPool<T: KernelFloat>(_ g: WindowGeometry, _ planes: Int, _ x: TensorView, _ y: TensorView,
+                                       _: T.Type, _ context: RunContext) {
+    let reduction = SumReduction(y: y.pointer(T.self), g: g, oc: g.outCount, lp: mode == .lp, p: Double(self.p),
+                                 includePad: countIncludePad)
+    walkWindows(g, planes, UnsafePointer(x.pointer(T.self)), reduction, context)
+  }
+
+  /// The generic window walk shared by max and sum pooling: parallel over N·C planes, and per output position the
+  /// valid taps (in-plane input offsets) folded through `reduction`, which then writes the output.
+  @inline(__always)
+  private func walkWindows<R: PoolReduction>(_ g: WindowGeometry, _ planes: Int, _ xp: UnsafePointer<R.Element>,
+                                             _ reduction: R, _ context: RunContext) {
+    let (D, H, W) = (g.inSize[0], g.inSize[1], g.inSize[2])
+    let (OD, OH, OW) = (g.outSize[0], g.outSize[1], g.outSize[2])
+    let ic = g.inCount
     context.pool.parallelRanges(planes, grain: 1) { range in
       for plane in range {
-        let xc = xp + plane * ic, yc = yp + plane * oc
+        let xc = xp + plane * ic
         for od in 0..<OD {
           let sd = od * g.strides[0] - g.padsBegin[0]
           let td = PoolKernel.taps(sd, g.kernel[0], g.dilations[0], D)
@@ -148,80 +169,102 @@ final class PoolKernel: OpKernel, @unchecked Sendable {
             for ow in 0..<OW {
               let sw = ow * g.strides[2] - g.padsBegin[2]
               let tw = PoolKernel.taps(sw, g.kernel[2], g.dilations[2], W)
-              var best = lowest, at = -1
+              var acc = reduction.initial
               for kd in td {
                 let id = sd + kd * g.dilations[0]
                 for kh in th {
-                  let row = (id * H + sh + kh * g.dilations[1]) * W
-                  for kw in tw {
-                    let v = xc[row + sw + kw * g.dilations[2]]
-                    if v > best || at < 0 { best = v; at = row + sw + kw * g.dilations[2] }
-                  }
+                  let row = (id * H + sh + kh * g.dilations[1]) * W + sw
+                  for kw in tw { reduction.fold(&acc, xc, row + kw * g.dilations[2]) }
                 }
               }
-              let o = (od * OH + oh) * OW + ow
-              yc[o] = best
-              if let indices {
-                var idx = max(at, 0)
-                if colMajor {
-                  let w = idx % W, h = (idx / W) % H, d = idx / (W * H)
-                  idx = (w * H + h) * D + d
-                }
-                indices[plane * oc + o] = Int64(plane * ic + idx)
-              }
+              let window = PoolWindow(start: (sd, sh, sw), taps: (td.count, th.count, tw.count))
+              reduction.finish(acc, plane: plane, (od * OH + oh) * OW + ow, window)
             }
           }
         }
       }
     }
   }
+}
 
-  /// AveragePool and LpPool: a sum (of values or |v|^p) over the valid taps, then the divisor or root.
-  private func sumPool<T: KernelFloat>(_ g: WindowGeometry, _ planes: Int, _ x: TensorView, _ y: TensorView,
-                                       _: T.Type, _ context: RunContext) {
-    let xp = x.pointer(T.self), yp = y.pointer(T.self)
-    let (D, H, W) = (g.inSize[0], g.inSize[1], g.inSize[2])
-    let (OD, OH, OW) = (g.outSize[0], g.outSize[1], g.outSize[2])
-    let ic = g.inCount, oc = g.outCount, lp = mode == .lp, p = Double(self.p), includePad = countIncludePad
-    // Taps inside input + pads (count_include_pad counts padding but not the ceil_mode overhang).
-    func padded(_ start: Int, _ a: Int) -> Int {
-      PoolKernel.taps(start + g.padsBegin[a], g.kernel[a], g.dilations[a], g.inSize[a] + g.padsBegin[a] + g.padsEnd[a]).count
-    }
-    context.pool.parallelRanges(planes, grain: 1) { range in
-      for plane in range {
-        let xc = xp + plane * ic, yc = yp + plane * oc
-        for od in 0..<OD {
-          let sd = od * g.strides[0] - g.padsBegin[0]
-          let td = PoolKernel.taps(sd, g.kernel[0], g.dilations[0], D)
-          for oh in 0..<OH {
-            let sh = oh * g.strides[1] - g.padsBegin[1]
-            let th = PoolKernel.taps(sh, g.kernel[1], g.dilations[1], H)
-            for ow in 0..<OW {
-              let sw = ow * g.strides[2] - g.padsBegin[2]
-              let tw = PoolKernel.taps(sw, g.kernel[2], g.dilations[2], W)
-              var acc = 0.0
-              for kd in td {
-                let id = sd + kd * g.dilations[0]
-                for kh in th {
-                  let row = (id * H + sh + kh * g.dilations[1]) * W + sw
-                  for kw in tw {
-                    let v = Double(xc[row + kw * g.dilations[2]])
-                    acc += lp ? (p == 2 ? v * v : pow(Swift.abs(v), p)) : v
-                  }
-                }
-              }
-              let r: Double
-              if lp {
-                r = p == 2 ? acc.squareRoot() : pow(acc, 1 / p)
-              } else {
-                let n = includePad ? padded(sd, 0) * padded(sh, 1) * padded(sw, 2) : td.count * th.count * tw.count
-                r = n > 0 ? acc / Double(n) : 0
-              }
-              yc[(od * OH + oh) * OW + ow] = T(r)
-            }
-          }
-        }
+/// One output position's window: its start on each axis (may be negative in the padding) and the number
+/// of valid taps on each axis.
+struct PoolWindow {
+  let start: (Int, Int, Int)
+  let taps: (Int, Int, Int)
+}
+
+/// A per-window reduction for `PoolKernel.walkWindows`: `fold` each valid tap into the accumulator,
+/// then `finish` writes output element `o` of `plane`.
+protocol PoolReduction {
+  associatedtype Element
+  associatedtype Accumulator
+  var initial: Accumulator { get }
+  func fold(_ acc: inout Accumulator, _ xc: UnsafePointer<Element>, _ at: Int)
+  func finish(_ acc: Accumulator, plane: Int, _ o: Int, _ window: PoolWindow)
+}
+
+/// MaxPool: the largest tap (the first one on ties) and, when asked for, its flat index in the input.
+private struct MaxReduction<T: Comparable>: PoolReduction {
+  let y: UnsafeMutablePointer<T>
+  let indices: UnsafeMutablePointer<Int64>?
+  let lowest: T
+  let ic: Int, oc: Int, D: Int, H: Int, W: Int
+  let colMajor: Bool
+
+  var initial: (best: T, at: Int) { (lowest, -1) }
+
+  @inline(__always)
+  func fold(_ acc: inout (best: T, at: Int), _ xc: UnsafePointer<T>, _ at: Int) {
+    let v = xc[at]
+    if v > acc.best || acc.at < 0 { acc = (v, at) }
+  }
+
+  @inline(__always)
+  func finish(_ acc: (best: T, at: Int), plane: Int, _ o: Int, _ window: PoolWindow) {
+    y[plane * oc + o] = acc.best
+    if let indices {
+      var idx = max(acc.at, 0)
+      if colMajor {
+        let w = idx % W, h = (idx / W) % H, d = idx / (W * H)
+        idx = (w * H + h) * D + d
       }
+      indices[plane * oc + o] = Int64(plane * ic + idx)
     }
+  }
+}
+
+/// AveragePool and LpPool: a sum (of values or |v|^p) in Double, then the divisor or the root.
+private struct SumReduction<T: KernelFloat>: PoolReduction {
+  let y: UnsafeMutablePointer<T>
+  let g: WindowGeometry
+  let oc: Int
+  let lp: Bool, p: Double, includePad: Bool
+
+  var initial: Double { 0 }
+
+  @inline(__always)
+  func fold(_ acc: inout Double, _ xc: UnsafePointer<T>, _ at: Int) {
+    let v = Double(xc[at])
+    acc += lp ? (p == 2 ? v * v : pow(Swift.abs(v), p)) : v
+  }
+
+  /// Taps inside input + pads (count_include_pad counts padding but not the ceil_mode overhang).
+  @inline(__always)
+  func padded(_ start: Int, _ a: Int) -> Int {
+    PoolKernel.taps(start + g.padsBegin[a], g.kernel[a], g.dilations[a], g.inSize[a] + g.padsBegin[a] + g.padsEnd[a]).count
+  }
+
+  @inline(__always)
+  func finish(_ acc: Double, plane: Int, _ o: Int, _ window: PoolWindow) {
+    let r: Double
+    if lp {
+      r = p == 2 ? acc.squareRoot() : pow(acc, 1 / p)
+    } else {
+      let (sd, sh, sw) = window.start, (nd, nh, nw) = window.taps
+      let n = includePad ? padded(sd, 0) * padded(sh, 1) * padded(sw, 2) : nd * nh * nw
+      r = n > 0 ? acc / Double(n) : 0
+    }
+    y[plane * oc + o] = T(r)
   }
 }

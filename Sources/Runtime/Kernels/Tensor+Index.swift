@@ -34,6 +34,14 @@ func resolveIndex(_ i: Int, _ dim: Int, _ label: String) throws -> Int {
   return r
 }
 
+/// Throws naming the node if an axis-wise index tensor (GatherElements/ScatterElements) is longer than
+/// the data on any axis other than `axis`.
+func checkElementIndicesShape(_ indices: [Int], dataShape: [Int], axis: Int, _ label: String) throws {
+  for k in 0..<dataShape.count where k != axis && indices[k] > dataShape[k] {
+    throw SecateurError.invalidArgument("\(label): indices shape \(indices) exceeds data shape \(dataShape)")
+  }
+}
+
 /// Offsets into `data` (in elements) addressed by each element of an axis-wise index tensor
 /// (GatherElements/ScatterElements): the index's own position with `axis` replaced by its value.
 func elementOffsets(_ idx: TensorView, dataShape: [Int], axis: Int, _ label: String) throws -> [Int] {
@@ -74,9 +82,7 @@ final class GatherElementsKernel: OpKernel {
   func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
     guard let x = inputs[0], let idx = inputs[1] else { return }
     let a = try normalizeAxis(axis, rank: x.shape.count, label)
-    for k in 0..<x.shape.count where k != a && idx.shape[k] > x.shape[k] {
-      throw SecateurError.invalidArgument("\(label): indices shape \(idx.shape) exceeds data shape \(x.shape)")
-    }
+    try checkElementIndicesShape(idx.shape, dataShape: x.shape, axis: a, label)
     let offs = try elementOffsets(idx, dataShape: x.shape, axis: a, label)
     let es = x.dataType.byteSize
     for (n, o) in offs.enumerated() { memcpy(outputs[0].data + n * es, x.data + o * es, es) }
@@ -153,9 +159,7 @@ final class ScatterElementsKernel: OpKernel {
   func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
     guard let x = inputs[0], let idx = inputs[1], let u = inputs[2] else { return }
     let a = try normalizeAxis(axis, rank: x.shape.count, label)
-    for k in 0..<x.shape.count where k != a && idx.shape[k] > x.shape[k] {
-      throw SecateurError.invalidArgument("\(label): indices shape \(idx.shape) exceeds data shape \(x.shape)")
-    }
+    try checkElementIndicesShape(idx.shape, dataShape: x.shape, axis: a, label)
     copyThrough(inputs, outputs)
     let offs = try elementOffsets(idx, dataShape: x.shape, axis: a, label)
     try scatterApply(outputs[0], u, offsets: offs, block: 1, reduction, label)

@@ -105,41 +105,45 @@ final class CumSumKernel: OpKernel {
   func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
     guard let x = inputs[0] else { return }
     let a = try normalizeAxis(readInts(inputs[1]).first ?? 0, rank: x.shape.count, label)
-    let dim = x.shape.isEmpty ? 1 : x.shape[a]
-    let outer = product(x.shape[0..<min(a, x.shape.count)]), inner = x.shape.isEmpty ? 1 : product(x.shape[(a + 1)...])
-    func scanWrapping<T: FixedWidthInteger>(_: T.Type) {
-      let s = x.pointer(T.self), d = outputs[0].pointer(T.self)
-      for o in 0..<outer {
-        for i in 0..<inner {
-          var acc: T = 0
-          for t in 0..<dim {
-            let j = reverse ? dim - 1 - t : t
-            let p = (o * dim + j) * inner + i
-            if exclusive { d[p] = acc; acc = acc &+ s[p] } else { acc = acc &+ s[p]; d[p] = acc }
-          }
-        }
-      }
-    }
-    func scan<T: Numeric>(_: T.Type) {
-      let s = x.pointer(T.self), d = outputs[0].pointer(T.self)
-      for o in 0..<outer {
-        for i in 0..<inner {
-          var acc: T = 0
-          for t in 0..<dim {
-            let j = reverse ? dim - 1 - t : t
-            let p = (o * dim + j) * inner + i
-            if exclusive { d[p] = acc; acc = acc + s[p] } else { acc = acc + s[p]; d[p] = acc }
-          }
-        }
-      }
-    }
+    let scan = AxisScan(shape: x.shape, axis: a, exclusive: exclusive, reverse: reverse)
+    func scanWrapping<T: FixedWidthInteger>(_: T.Type) { scan.run(x, outputs[0], identity: 0 as T, &+) }
+    func scanNumeric<T: Numeric>(_: T.Type) { scan.run(x, outputs[0], identity: 0 as T, +) }
     // Integer sums wrap rather than trap on model-controlled values.
     switch x.dataType {
     case .int8: scanWrapping(Int8.self); case .int16: scanWrapping(Int16.self)
     case .int32: scanWrapping(Int32.self); case .int64: scanWrapping(Int64.self)
     case .uint8: scanWrapping(UInt8.self); case .uint16: scanWrapping(UInt16.self)
     case .uint32: scanWrapping(UInt32.self); case .uint64: scanWrapping(UInt64.self)
-    default: try withNumericType(x.dataType, label) { t in scan(t) }
+    default: try withNumericType(x.dataType, label) { t in scanNumeric(t) }
+    }
+  }
+}
+
+/// The scan shared by CumSum and CumProd: a running `combine` along `axis`, seeded with the combine's
+/// identity; `exclusive` writes the accumulator before folding the element in, `reverse` runs from the end.
+struct AxisScan {
+  let outer: Int, dim: Int, inner: Int
+  let exclusive: Bool, reverse: Bool
+
+  init(shape: [Int], axis a: Int, exclusive: Bool, reverse: Bool) {
+    dim = shape.isEmpty ? 1 : shape[a]
+    outer = shape.isEmpty ? 1 : product(shape[0..<a])
+    inner = shape.isEmpty ? 1 : product(shape[(a + 1)...])
+    self.exclusive = exclusive
+    self.reverse = reverse
+  }
+
+  @inline(__always)
+  func run<T>(_ x: TensorView, _ y: TensorView, identity: T, _ combine: (T, T) -> T) {
+    let s = x.pointer(T.self), d = y.pointer(T.self)
+    for o in 0..<outer {
+      for i in 0..<inner {
+        var acc = identity
+        for t in 0..<dim {
+          let p = (o * dim + (reverse ? dim - 1 - t : t)) * inner + i
+          if exclusive { d[p] = acc; acc = combine(acc, s[p]) } else { acc = combine(acc, s[p]); d[p] = acc }
+        }
+      }
     }
   }
 }

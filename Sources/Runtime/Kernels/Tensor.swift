@@ -303,10 +303,7 @@ final class GatherKernel: OpKernel {
     let innerBytes = product(x.shape[(a + 1)...]) * x.dataType.byteSize
     var resolved = [Int](repeating: 0, count: n)
     for j in 0..<n {
-      let i = indexAt(idx, j)
-      let r = i < 0 ? i + dim : i
-      guard r >= 0, r < dim else { throw SecateurError.invalidArgument("\(label): index \(i) is out of range for dim \(dim)") }
-      resolved[j] = r
+      resolved[j] = try resolveIndex(indexAt(idx, j), dim, label)
     }
     if innerBytes == 0 { return }
     resolved.withUnsafeBufferPointer { rp in
