@@ -4,7 +4,7 @@ Each family (depthwise conv, dense / grouped conv, max pooling) is one ONNX mode
 independent cases — one input and one output per case, named after its geometry — so one `secateur run`
 checks them all and a failure names the geometry. The cases sweep what the SIMD kernels special-case:
 odd channel counts and widths (masked tails), strides, dilations, asymmetric pads, 1×1 / 3×3 / 5×5 /
-7×7 windows, the Winograd 3×3 path (odd output sizes, several bands), planes small enough to share a vector across rows (7×7) and large enough to need several
+7×7 windows, the Winograd 3×3 path (odd output sizes, several bands), ConvTranspose, planes small enough to share a vector across rows (7×7) and large enough to need several
 staging bands, and the fused epilogues (bias, Relu, Clip, residual Add) the optimizer folds into a conv.
 
 Tolerance: rtol 1e-4, atol 1e-5 against onnxruntime 1.32 with graph optimisations off (the literal
@@ -79,6 +79,16 @@ class Family:
             self.nodes.append(helper.make_node("Clip", [y, lo, hi], [f"clip_{case}"]))
             y = f"clip_{case}"
         self.nodes.append(helper.make_node("Identity", [y], [f"y_{case}"]))
+        self.add_output(f"y_{case}")
+
+    def conv_transpose(self, case, c, m, hw, k, s=(1, 1), d=(1, 1), pads=(0, 0, 0, 0), group=1, out_pad=(0, 0)):
+        x = self.add_input(case, (1, c) + hw)
+        r = rng_for("w_" + case)
+        w = self.add_init(f"w_{case}", r.standard_normal((c, m // group) + k) * 0.3)
+        b = self.add_init(f"b_{case}", r.standard_normal(m))
+        self.nodes.append(helper.make_node("ConvTranspose", [x, w, b], [f"y_{case}"], kernel_shape=list(k),
+                                           strides=list(s), dilations=list(d), pads=list(pads), group=group,
+                                           output_padding=list(out_pad)))
         self.add_output(f"y_{case}")
 
     def maxpool(self, case, c, hw, k, s=(1, 1), d=(1, 1), pads=(0, 0, 0, 0), ceil=0):
@@ -159,6 +169,12 @@ def conv_family() -> Family:
     f.conv("conv_residual_relu", 13, 13, (10, 10), (3, 3), pads=(1, 1, 1, 1), residual=True, act="relu")
     f.conv("pointwise_residual", 24, 40, (7, 7), (1, 1), residual=True)
     f.conv("winograd_residual_clip", 9, 9, (11, 13), (3, 3), pads=(1, 1, 1, 1), residual=True, act="clip")
+    # ConvTranspose (sgemm + col2im): upsampling 2×2/2 as in PP-OCR's detector, overlapping taps, groups,
+    # dilation, output padding.
+    f.conv_transpose("convT_k2s2", 12, 7, (9, 11), (2, 2), (2, 2))
+    f.conv_transpose("convT_k3s2_pad_outpad", 5, 6, (7, 8), (3, 3), (2, 2), pads=(1, 1, 1, 1), out_pad=(1, 1))
+    f.conv_transpose("convT_group2_dil2", 4, 6, (6, 5), (3, 3), (1, 1), (2, 2), group=2)
+    f.conv_transpose("convT_k4s3_asym", 3, 5, (5, 7), (4, 4), (3, 2), pads=(0, 1, 2, 0))
     return f
 
 
