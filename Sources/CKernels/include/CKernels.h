@@ -94,6 +94,14 @@ void sct_wino23_input_f32(const float *x, const sct_wino_geometry *g, long c_beg
 void sct_wino23_output_f32(const float *mt, long m_stride, long m_ld, const sct_wino_geometry *g, long m_begin,
                            long m_end, long ty_begin, long ty_end, float *y, const sct_gemm_epilogue *e);
 
+/* One spin-wait step: the x86 `pause` hint (yields the core's pipeline to a sibling thread and saves
+ * power while the thread pool's workers wait for the next parallel region). */
+static inline void sct_cpu_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
 /* The ISA the dispatcher chose: 2 = AVX-512F, 1 = AVX2+FMA, 0 = baseline (capped by the environment
  * variable SECATEUR_ISA=avx2|baseline, for tests). */
 int sct_ckernels_isa(void);
