@@ -290,30 +290,18 @@ func broadcastFloatArith(_ kind: FloatArith, _ a: TensorView, _ b: TensorView, _
   let plan = BroadcastPlan(outShape: out.shape, operandShapes: [a.shape, b.shape])
   let pa = a.pointer(Float.self), pb = b.pointer(Float.self), po = out.pointer(Float.self)
   let sa = plan.step(0), sb = plan.step(1)
+  // Concrete element functions: `binaryRun` is specialized for each here (a non-generic caller).
   plan.run(pool) { oo, oa, ob, _, n in
     switch kind {
-    case .add: floatArithRun(pa + oa, sa, pb + ob, sb, po + oo, n) { $0 + $1 }
-    case .sub: floatArithRun(pa + oa, sa, pb + ob, sb, po + oo, n) { $0 - $1 }
-    case .mul: floatArithRun(pa + oa, sa, pb + ob, sb, po + oo, n) { $0 * $1 }
-    case .div: floatArithRun(pa + oa, sa, pb + ob, sb, po + oo, n) { $0 / $1 }
+    case .add: binaryRun(FloatAdd(), pa + oa, sa, pb + ob, sb, po + oo, n)
+    case .sub: binaryRun(FloatSub(), pa + oa, sa, pb + ob, sb, po + oo, n)
+    case .mul: binaryRun(FloatMul(), pa + oa, sa, pb + ob, sb, po + oo, n)
+    case .div: binaryRun(FloatDiv(), pa + oa, sa, pb + ob, sb, po + oo, n)
     }
   }
 }
 
-/// One inner run; steps are 0 or 1 (see `BroadcastPlan`).
-@inline(__always)
-private func floatArithRun(_ a: UnsafePointer<Float>, _ sa: Int, _ b: UnsafePointer<Float>, _ sb: Int,
-                           _ o: UnsafeMutablePointer<Float>, _ n: Int, _ f: (Float, Float) -> Float) {
-  if sa == 1 && sb == 1 {
-    for i in 0..<n { o[i] = f(a[i], b[i]) }
-  } else if sa == 1 {
-    let bv = b[0]
-    for i in 0..<n { o[i] = f(a[i], bv) }
-  } else if sb == 1 {
-    let av = a[0]
-    for i in 0..<n { o[i] = f(av, b[i]) }
-  } else {
-    let v = f(a[0], b[0])
-    for i in 0..<n { o[i] = v }
-  }
-}
+private struct FloatAdd: ElementFn2 { @inline(__always) func callAsFunction(_ a: Float, _ b: Float) -> Float { a + b } }
+private struct FloatSub: ElementFn2 { @inline(__always) func callAsFunction(_ a: Float, _ b: Float) -> Float { a - b } }
+private struct FloatMul: ElementFn2 { @inline(__always) func callAsFunction(_ a: Float, _ b: Float) -> Float { a * b } }
+private struct FloatDiv: ElementFn2 { @inline(__always) func callAsFunction(_ a: Float, _ b: Float) -> Float { a / b } }
