@@ -1,6 +1,7 @@
 /* The float32 GEMM microkernel family, written once and compiled per ISA (included by kernels_*.c after
  * kernels_body.h, which provides VEC, LANES and the V* vocabulary). Needs GEMM_MR (rows per tile) and,
- * for the partial last vector of a row, VLOADN(p, n) / VSTOREN(p, v, n) (first n lanes).
+ * for the partial last vector of a row, VLOADN(p, n) / VSTOREN(p, v, n) (first n lanes); GEMM_NR (columns
+ * per panel, 2 or 3 vectors), GEMM_PANEL_FLOATS / GEMM_JG (panel staging) and GEMM_MC (rows per weight block).
  *
  *   y[m][j] = clamp(scale[m] · Σ_k w[m][k] · x[k][j] + bias[m] + residual[m][j], lo, hi)
  *
@@ -71,7 +72,9 @@ void FN(sct_gemm_pack_f32)(long m, long k, const float *w, float *packed) {
  * zero-padded) before the tiles read it, and one MR × kc weight block then serves every panel of the group.
  * Reading x in place strides a page or more per k step (measured 20–30 GFLOP/s for k ≥ 576 on Zen 4,
  * against 80–100 with panels); one panel per pass streams the whole weight once per 48 columns, which
- * fell to 20 GFLOP/s on ResNet-50's 7×7 layers (n = 49, 9 MB of weights); grouping panels fixes both. */
+ * fell to 20 GFLOP/s on ResNet-50's 7×7 layers (n = 49, 9 MB of weights); grouping panels fixes both.
+ * Within a group, GEMM_MC rows of weights (an L2-sized block) sweep each panel while it sits in L1, BLIS
+ * style; GEMM_MC = GEMM_MR gives the weight-stationary order (one MR block over every panel) instead. */
 void FN(sct_gemm_f32)(long m_begin, long m_end, long n, long k, const float *packed, const float *x, long ldx,
                       float *y, long ldy, const sct_gemm_epilogue *e) {
   float panel[GEMM_PANEL_FLOATS] __attribute__((aligned(64)));
@@ -96,21 +99,24 @@ void FN(sct_gemm_f32)(long m_begin, long m_end, long n, long k, const float *pac
         }
       }
       int first = k0 == 0, last = k0 + kc == k;
-      for (long m0 = m_begin; m0 < m_end; m0 += GEMM_MR) {
-        long rows = m_end - m0 < GEMM_MR ? m_end - m0 : GEMM_MR;
-        const float *wp = packed + m0 * k + k0 * GEMM_MR;
-        const float *sc = e->scale ? e->scale + m0 : 0, *bi = e->bias ? e->bias + m0 : 0;
+      for (long mc0 = m_begin; mc0 < m_end; mc0 += GEMM_MC) {
+        long mc1 = m_end - mc0 < GEMM_MC ? m_end : mc0 + GEMM_MC;
         for (long t = 0; t < tn; t++) {
           long j = (t0 + t) * GEMM_NR, cols = n - j < GEMM_NR ? n - j : GEMM_NR;
           const float *p = panel + t * kc * GEMM_NR;
-          const float *res = e->residual ? e->residual + m0 * e->ldr + j : 0;
-          float *yt = y + m0 * ldy + j;
-          if (cols > 2 * LANES)
-            FN(gemm_tile3)(kc, wp, p, yt, ldy, cols, rows, first, last, sc, bi, res, e->ldr, e->lo, e->hi);
-          else if (cols > LANES)
-            FN(gemm_tile2)(kc, wp, p, yt, ldy, cols, rows, first, last, sc, bi, res, e->ldr, e->lo, e->hi);
-          else
-            FN(gemm_tile1)(kc, wp, p, yt, ldy, cols, rows, first, last, sc, bi, res, e->ldr, e->lo, e->hi);
+          for (long m0 = mc0; m0 < mc1; m0 += GEMM_MR) {
+            long rows = m_end - m0 < GEMM_MR ? m_end - m0 : GEMM_MR;
+            const float *wp = packed + m0 * k + k0 * GEMM_MR;
+            const float *sc = e->scale ? e->scale + m0 : 0, *bi = e->bias ? e->bias + m0 : 0;
+            const float *res = e->residual ? e->residual + m0 * e->ldr + j : 0;
+            float *yt = y + m0 * ldy + j;
+            if (GEMM_NR > 2 * LANES && cols > 2 * LANES)
+              FN(gemm_tile3)(kc, wp, p, yt, ldy, cols, rows, first, last, sc, bi, res, e->ldr, e->lo, e->hi);
+            else if (cols > LANES)
+              FN(gemm_tile2)(kc, wp, p, yt, ldy, cols, rows, first, last, sc, bi, res, e->ldr, e->lo, e->hi);
+            else
+              FN(gemm_tile1)(kc, wp, p, yt, ldy, cols, rows, first, last, sc, bi, res, e->ldr, e->lo, e->hi);
+          }
         }
       }
     }
