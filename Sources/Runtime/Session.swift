@@ -12,6 +12,9 @@ public struct SessionOptions: Sendable {
   /// Input-shape signatures whose plans (and arenas) are kept; the least recently used is dropped beyond
   /// this, so a long-running host fed ever-new shapes stays flat.
   public var planCacheCapacity = 32
+  /// Time every node of every run (read with `Session.stepTimings()`); off by default: it costs two clock
+  /// reads per node.
+  public var profile = false
   public init(threads: Int = 0, optimize: Bool = true) {
     self.threads = threads
     self.optimize = optimize
@@ -33,6 +36,7 @@ public final class Session: @unchecked Sendable {
 
   let program: Program
   let pool: ThreadPool
+  let profiler: StepProfiler?
   private let plans = Locked(PlanCache())
 
   /// Plans by input signature, least recently used first in `order`.
@@ -74,6 +78,15 @@ public final class Session: @unchecked Sendable {
     }
     self.model = m
     self.pool = ThreadPool(threadCount: options.threads > 0 ? options.threads : Session.availableCores())
+    self.profiler = options.profile ? StepProfiler() : nil
+  }
+
+  /// Per-node time summed over the runs so far, in execution order (empty unless `options.profile`).
+  /// `reset` clears the table after reading (so warm-up runs can be dropped).
+  public func stepTimings(reset: Bool = false) -> [StepTiming] {
+    guard let profiler else { return [] }
+    defer { if reset { profiler.reset() } }
+    return profiler.timings()
   }
 
   public convenience init(path: String, options: SessionOptions = SessionOptions()) throws {
@@ -203,7 +216,13 @@ public final class Session: @unchecked Sendable {
       // A step whose every output is empty has nothing to write; skipping it keeps kernels from looping
       // over degenerate shapes like [0, 2^40, 2^40] whose other dims are unchecked.
       if outs.allSatisfy({ $0.count == 0 }) { continue }
-      try step.kernel.run(ins, outs, context)
+      if let profiler {
+        let t0 = StepProfiler.now()
+        try step.kernel.run(ins, outs, context)
+        profiler.record(step.label, seconds: StepProfiler.now() - t0)
+      } else {
+        try step.kernel.run(ins, outs, context)
+      }
     }
     return withExtendedLifetime(inputs) { outputs }
   }

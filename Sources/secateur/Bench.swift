@@ -16,16 +16,20 @@ struct Bench: ParsableCommand {
   @Option(help: "Threads per run (0 = all cores).") var threads = 0
   @Flag(help: "Skip the graph optimizer.") var noOptimize = false
   @Flag(help: "Print one JSON object instead of text.") var json = false
+  @Flag(help: "Also print each node's median share of a run (slowest first).") var profile = false
 
   func run() throws {
     do {
       let t0 = now()
-      let session = try Session(path: model, options: SessionOptions(threads: threads, optimize: !noOptimize))
+      var options = SessionOptions(threads: threads, optimize: !noOptimize)
+      options.profile = profile
+      let session = try Session(path: model, options: options)
       let created = now() - t0
       var rng = SplitMix64(seed: 0)
       var feeds: [String: Tensor] = [:]
       for info in session.inputs { feeds[info.name] = try randomTensor(for: info, dim: 1, rng: &rng) }
       for _ in 0..<warmup { _ = try session.run(feeds) }
+      _ = session.stepTimings(reset: true)
       var times: [Double] = []
       for _ in 0..<max(1, runs) {
         let s = now()
@@ -33,6 +37,7 @@ struct Bench: ParsableCommand {
         times.append((now() - s) * 1000)
       }
       times.sort()
+      if profile { printProfile(session.stepTimings(), runs: times.count) }
       let median = times[times.count / 2], p90 = times[min(times.count - 1, times.count * 9 / 10)]
       if json {
         print("{\"model\": \"\(model)\", \"threads\": \(threads), \"runs\": \(times.count), \"median_ms\": \(median), \"p90_ms\": \(p90), \"create_ms\": \(created * 1000)}")
@@ -43,6 +48,18 @@ struct Bench: ParsableCommand {
       fail(error)
     }
   }
+}
+
+/// The per-node table of `bench --profile`: mean ms per run and share of the summed node time.
+private func printProfile(_ rows: [StepTiming], runs: Int) {
+  let total = rows.reduce(0) { $0 + $1.totalSeconds }
+  guard total > 0 else { return }
+  print("node time per run (mean over \(runs) runs), slowest first:")
+  for r in rows.sorted(by: { $0.totalSeconds > $1.totalSeconds }) {
+    let ms = r.totalSeconds * 1000 / Double(max(1, runs))
+    print("  \(rounded(ms, 3)) ms  \(rounded(100 * r.totalSeconds / total, 1)) %  \(r.label)")
+  }
+  print("  total \(rounded(total * 1000 / Double(max(1, runs)), 3)) ms")
 }
 
 /// Monotonic seconds.
