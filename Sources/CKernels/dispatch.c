@@ -43,12 +43,12 @@ int sct_ckernels_isa(void) {
   return v;
 }
 
-void sct_dwconv2d_f32(const float *x, const float *w, float *y, const sct_dw_geometry *g,
-                      const sct_epilogue_f32 *e, long row_begin, long row_end) {
+void sct_dwconv2d_planes_f32(const float *x, const float *w, float *y, const sct_dw_geometry *g,
+                             const sct_dw_planes_epilogue *e, long channels, long p_begin, long p_end) {
   switch (sct_ckernels_isa()) {
-  case 2: sct_dwconv2d_f32_avx512(x, w, y, g, e, row_begin, row_end); return;
-  case 1: sct_dwconv2d_f32_avx2(x, w, y, g, e, row_begin, row_end); return;
-  default: sct_dwconv2d_f32_scalar(x, w, y, g, e, row_begin, row_end); return;
+  case 2: sct_dwconv2d_planes_f32_avx512(x, w, y, g, e, channels, p_begin, p_end); return;
+  case 1: sct_dwconv2d_planes_f32_avx2(x, w, y, g, e, channels, p_begin, p_end); return;
+  default: sct_dwconv2d_planes_f32_scalar(x, w, y, g, e, channels, p_begin, p_end); return;
   }
 }
 
@@ -95,11 +95,11 @@ void sct_gemm_f32(long m_begin, long m_end, long n, long k, const float *packed,
   }
 }
 
-void sct_maxpool2d_f32(const float *x, float *y, const sct_dw_geometry *g, long row_begin, long row_end) {
+void sct_maxpool2d_planes_f32(const float *x, float *y, const sct_dw_geometry *g, long p_begin, long p_end) {
   switch (sct_ckernels_isa()) {
-  case 2: sct_maxpool2d_f32_avx512(x, y, g, row_begin, row_end); return;
-  case 1: sct_maxpool2d_f32_avx2(x, y, g, row_begin, row_end); return;
-  default: sct_maxpool2d_f32_scalar(x, y, g, row_begin, row_end); return;
+  case 2: sct_maxpool2d_planes_f32_avx512(x, y, g, p_begin, p_end); return;
+  case 1: sct_maxpool2d_planes_f32_avx2(x, y, g, p_begin, p_end); return;
+  default: sct_maxpool2d_planes_f32_scalar(x, y, g, p_begin, p_end); return;
   }
 }
 

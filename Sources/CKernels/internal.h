@@ -41,11 +41,12 @@ static inline int sct_dw_make_plan(const sct_dw_geometry *g, sct_dw_plan *pl) {
 }
 
 #define SCT_DECLARE_VARIANTS(isa)                                                                       \
-  void sct_dwconv2d_f32_##isa(const float *x, const float *w, float *y, const sct_dw_geometry *g,      \
-                              const sct_epilogue_f32 *e, long row_begin, long row_end);                \
+  void sct_dwconv2d_planes_f32_##isa(const float *x, const float *w, float *y, const sct_dw_geometry *g, \
+                                     const sct_dw_planes_epilogue *e, long channels, long p_begin,       \
+                                     long p_end);                                                        \
   void sct_epilogue_apply_f32_##isa(float *y, long n, const sct_epilogue_f32 *e);                      \
-  void sct_maxpool2d_f32_##isa(const float *x, float *y, const sct_dw_geometry *g, long row_begin,       \
-                               long row_end);                                                           \
+  void sct_maxpool2d_planes_f32_##isa(const float *x, float *y, const sct_dw_geometry *g, long p_begin,  \
+                                      long p_end);                                                       \
   long sct_gemm_mr_##isa(void);                                                                         \
   void sct_gemm_pack_f32_##isa(long m, long k, const float *w, float *packed);                          \
   void sct_gemm_f32_##isa(long m_begin, long m_end, long n, long k, const float *packed, const float *x, \

@@ -84,7 +84,13 @@ static inline void FN(window_stage)(float *stage, const float *x, const sct_dw_g
         const float *src = x + ih * g->iw;
         FN(window_fill)(d, lo, pad);
         if (sw == 1) {
-          memcpy(d + lo, src + lo - pw, sizeof(float) * (hi - lo));
+          /* Inline vector copy (a memcpy call per row was a third of a 7 × 7 plane's time). The last
+           * vector loads only the row's remaining floats but stores whole: its spare lanes land in the
+           * right pad, filled just below, or the next staged row / the plane's slack, written later. */
+          const float *s = src + lo - pw;
+          long i = 0, n = hi - lo;
+          for (; i + LANES <= n; i += LANES) VSTORE(d + lo + i, VLOAD(s + i));
+          if (i < n) VSTORE(d + lo + i, VLOADN(s + i, n - i));
         } else {
           const float *s = src + lo * sw + b - pw;
           for (long i = lo; i < hi; i++, s += sw) d[i] = *s;
@@ -95,144 +101,109 @@ static inline void FN(window_stage)(float *stage, const float *x, const sct_dw_g
   }
 }
 
-/* Shared driver: `w` non-NULL = depthwise conv with epilogue `e`; NULL = max pooling. */
-static inline void FN(window_plane)(const float *x, const float *w, float *y, const sct_dw_geometry *g,
-                                    const sct_epilogue_f32 *e, long row_begin, long row_end) {
+/* The per-channel epilogue of one vector of outputs (scale, bias, residual, clamp); `cnt` valid lanes of
+ * residual may be read. */
+static inline VEC FN(window_epi)(VEC a, VEC sc, VEC bi, VEC lo, VEC hi, const float *res, long cnt) {
+  a = VFMA(a, sc, bi);
+  if (res) a = VADD(a, cnt == LANES ? VLOAD(res) : VLOADN(res, cnt));
+  return VMIN(VMAX(a, lo), hi);
+}
+
+/* Computes output rows [0, R) of the staged band (output row oh0 + r at flat index r · P) straight into
+ * the plane yo (row stride ow), epilogue applied in registers. A row's partial last vector is stored
+ * whole when another row of the plane follows (its junk lanes land on the next row, written afterwards),
+ * masked only on the plane's last row: a 7- or 14-wide plane costs one plain store per row. */
+#define SCT_WINDOW_ROWS(EXPR)                                                                           \
+  for (long r = 0; r < R; r++) {                                                                        \
+    float *yr = yo + (oh0 + r) * ow;                                                                    \
+    const float *rr = res ? res + (oh0 + r) * ow : NULL;                                                \
+    const int more = oh0 + r + 1 < oh;                                                                  \
+    for (long ox = 0; ox < ow; ox += LANES) {                                                           \
+      const long i = r * P + ox, cnt = (ow - ox < LANES && !more) ? ow - ox : LANES;                    \
+      VEC a = EXPR;                                                                                     \
+      if (conv) a = FN(window_epi)(a, sc, bi, lo, hi, rr ? rr + ox : NULL, cnt);                        \
+      if (cnt == LANES) VSTORE(yr + ox, a);                                                             \
+      else VSTOREN(yr + ox, a, cnt);                                                                    \
+    }                                                                                                   \
+  }
+
+/* Shared driver over planes [p_begin, p_end) of x (ih·iw floats each) into y (oh·ow each): `w` non-NULL
+ * = depthwise conv (plane p is channel p % channels: weights w + c·kh·kw, epilogue `e`); NULL = max
+ * pooling. The plan, tap offsets and staging buffer are set up once per call, not once per plane: on
+ * MobileNet's 7 × 7 and 14 × 14 layers that set-up, plus a second pass through an output buffer, was
+ * most of a plane's time (480 ns per 14 × 14 plane against ~60 of arithmetic). */
+static inline void FN(window_planes)(const float *x, const float *w, float *y, const sct_dw_geometry *g,
+                                     const sct_dw_planes_epilogue *e, long channels, long p_begin, long p_end) {
   sct_dw_plan pl;
   if (!sct_dw_make_plan(g, &pl)) return; /* callers check sct_dwconv2d_supported first */
-  const long kh = g->kh, kw = g->kw, taps = kh * kw, P = pl.pitch, S = pl.plane, ow = g->ow;
+  const long kh = g->kh, kw = g->kw, taps = kh * kw, P = pl.pitch, S = pl.plane, ow = g->ow, oh = g->oh;
   const long phases = g->sh * g->sw, extra = ((kh - 1) * g->dh) / g->sh;
-  const float pad = w ? 0.0f : -__builtin_inff();
+  const long in_plane = g->ih * g->iw, out_plane = oh * ow;
+  const int conv = w != NULL;
+  const float pad = conv ? 0.0f : -__builtin_inff();
   float stage[SCT_DW_MAX_STAGE] __attribute__((aligned(64)));
-  float out[SCT_DW_MAX_OUT + 2 * SCT_DW_SLACK] __attribute__((aligned(64)));
   long off[SCT_DW_MAX_TAPS];
-  float wt[SCT_DW_MAX_TAPS];
   for (long r = 0; r < kh; r++) {
     for (long q = 0; q < kw; q++) {
       long rd = r * g->dh, qd = q * g->dw;
       off[r * kw + q] = ((rd % g->sh) * g->sw + qd % g->sw) * S + (rd / g->sh) * P + qd / g->sw;
-      wt[r * kw + q] = w ? w[r * kw + q] : 0.0f;
     }
   }
-  /* The slack past each plane's rows is read only for junk lanes; zero it so no lane reads garbage. */
-  for (long p = 0; p < phases; p++) memset(stage + p * S + (pl.rows + extra) * P, 0, sizeof(float) * (S - (pl.rows + extra) * P));
-  for (long oh0 = row_begin; oh0 < row_end; oh0 += pl.rows) {
-    const long R = row_end - oh0 < pl.rows ? row_end - oh0 : pl.rows;
-    FN(window_stage)(stage, x, g, &pl, oh0, R + extra, pad);
-    if (R < pl.rows) /* a short last band: its junk lanes may read the rows after it */
-      for (long p = 0; p < phases; p++) memset(stage + p * S + (R + extra) * P, 0, sizeof(float) * (S - (R + extra) * P));
-    const long n = R * P;
-    long o = 0;
-    if (!w) {
-      for (; o < n; o += LANES) {
-        VEC m = VLOAD(stage + off[0] + o);
-        for (long t = 1; t < taps; t++) m = VMAX(m, VLOAD(stage + off[t] + o));
-        VSTORE(out + o, m);
-      }
-    } else if (taps == 9 && kw == 3 && g->sw <= 2 && g->dw == 1) {
-      /* 3×3 undilated across a row, stride 1 or 2 (MobileNet's every depthwise layer): three row bases
-       * (plus three odd-phase bases for stride 2) instead of nine tap pointers, which spilled to the
-       * stack and were reloaded every vector. Stride 1: taps at P, P+1, P+2; stride 2: P, Q, P+1 with Q
-       * the odd-column phase. */
-      const VEC w0 = VSET1(wt[0]), w1 = VSET1(wt[1]), w2 = VSET1(wt[2]), w3 = VSET1(wt[3]), w4 = VSET1(wt[4]);
-      const VEC w5 = VSET1(wt[5]), w6 = VSET1(wt[6]), w7 = VSET1(wt[7]), w8 = VSET1(wt[8]);
-      const float *p0 = stage + off[0], *p1 = stage + off[3], *p2 = stage + off[6];
-      if (g->sw == 1) {
-#define SCT_DW3S1(i)                                                                                     \
-  VFMA(VLOAD(p2 + (i) + 2), w8, VFMA(VLOAD(p2 + (i) + 1), w7, VFMA(VLOAD(p2 + (i)), w6,                 \
-  VFMA(VLOAD(p1 + (i) + 2), w5, VFMA(VLOAD(p1 + (i) + 1), w4, VFMA(VLOAD(p1 + (i)), w3,                 \
-  VFMA(VLOAD(p0 + (i) + 2), w2, VFMA(VLOAD(p0 + (i) + 1), w1, VMUL(VLOAD(p0 + (i)), w0)))))))))
-        for (; o + 2 * LANES <= n; o += 2 * LANES) {
-          VEC a0 = SCT_DW3S1(o), a1 = SCT_DW3S1(o + LANES);
-          VSTORE(out + o, a0);
-          VSTORE(out + o + LANES, a1);
+  /* Lanes past a band's rows (junk columns, a short last band) read whatever an earlier plane staged
+   * there; zeroing the buffer once keeps every such lane a finite number. */
+  memset(stage, 0, sizeof(float) * (size_t)(phases * S));
+  const VEC lo = VSET1(conv ? e->lo : 0.0f), hi = VSET1(conv ? e->hi : 0.0f);
+  const int k3 = taps == 9 && kw == 3 && g->dw == 1 && g->sw <= 2;
+  for (long p = p_begin; p < p_end; p++) {
+    const long c = channels > 0 ? p % channels : 0;
+    const float *xp = x + p * in_plane;
+    float *yo = y + p * out_plane;
+    const float *res = conv && e->residual ? e->residual + p * out_plane : NULL;
+    const float *wc = conv ? w + c * taps : NULL;
+    const VEC sc = VSET1(conv && e->scale ? e->scale[c] : 1.0f), bi = VSET1(conv && e->bias ? e->bias[c] : 0.0f);
+    for (long oh0 = 0; oh0 < oh; oh0 += pl.rows) {
+      const long R = oh - oh0 < pl.rows ? oh - oh0 : pl.rows;
+      FN(window_stage)(stage, xp, g, &pl, oh0, R + extra, pad);
+      if (!conv) {
+        SCT_WINDOW_ROWS(({
+          VEC m_ = VLOAD(stage + off[0] + i);
+          for (long t = 1; t < taps; t++) m_ = VMAX(m_, VLOAD(stage + off[t] + i));
+          m_;
+        }))
+      } else if (k3) {
+        /* 3×3 undilated, stride 1 or 2 (MobileNet's every depthwise layer): three row bases (plus three
+         * odd-phase bases for stride 2) instead of nine tap pointers, which spilled and were reloaded
+         * every vector. Stride 1: taps at p, p+1, p+2; stride 2: p, q, p+1 with q the odd-column phase. */
+        const VEC w0 = VSET1(wc[0]), w1 = VSET1(wc[1]), w2 = VSET1(wc[2]), w3 = VSET1(wc[3]), w4 = VSET1(wc[4]);
+        const VEC w5 = VSET1(wc[5]), w6 = VSET1(wc[6]), w7 = VSET1(wc[7]), w8 = VSET1(wc[8]);
+        const float *p0 = stage + off[0], *p1 = stage + off[3], *p2 = stage + off[6];
+        if (g->sw == 1) {
+          SCT_WINDOW_ROWS(VFMA(VLOAD(p2 + i + 2), w8, VFMA(VLOAD(p2 + i + 1), w7, VFMA(VLOAD(p2 + i), w6,
+                          VFMA(VLOAD(p1 + i + 2), w5, VFMA(VLOAD(p1 + i + 1), w4, VFMA(VLOAD(p1 + i), w3,
+                          VFMA(VLOAD(p0 + i + 2), w2, VFMA(VLOAD(p0 + i + 1), w1, VMUL(VLOAD(p0 + i), w0))))))))))
+        } else {
+          const float *q0 = stage + off[1], *q1 = stage + off[4], *q2 = stage + off[7];
+          SCT_WINDOW_ROWS(VFMA(VLOAD(p2 + i + 1), w8, VFMA(VLOAD(q2 + i), w7, VFMA(VLOAD(p2 + i), w6,
+                          VFMA(VLOAD(p1 + i + 1), w5, VFMA(VLOAD(q1 + i), w4, VFMA(VLOAD(p1 + i), w3,
+                          VFMA(VLOAD(p0 + i + 1), w2, VFMA(VLOAD(q0 + i), w1, VMUL(VLOAD(p0 + i), w0))))))))))
         }
-        for (; o < n; o += LANES) VSTORE(out + o, SCT_DW3S1(o));
-#undef SCT_DW3S1
       } else {
-        const float *q0 = stage + off[1], *q1 = stage + off[4], *q2 = stage + off[7];
-#define SCT_DW3S2(i)                                                                                     \
-  VFMA(VLOAD(p2 + (i) + 1), w8, VFMA(VLOAD(q2 + (i)), w7, VFMA(VLOAD(p2 + (i)), w6,                     \
-  VFMA(VLOAD(p1 + (i) + 1), w5, VFMA(VLOAD(q1 + (i)), w4, VFMA(VLOAD(p1 + (i)), w3,                     \
-  VFMA(VLOAD(p0 + (i) + 1), w2, VFMA(VLOAD(q0 + (i)), w1, VMUL(VLOAD(p0 + (i)), w0)))))))))
-        for (; o + 2 * LANES <= n; o += 2 * LANES) {
-          VEC a0 = SCT_DW3S2(o), a1 = SCT_DW3S2(o + LANES);
-          VSTORE(out + o, a0);
-          VSTORE(out + o + LANES, a1);
-        }
-        for (; o < n; o += LANES) VSTORE(out + o, SCT_DW3S2(o));
-#undef SCT_DW3S2
-      }
-    } else if (taps == 9) {
-      /* Other 3×3 windows (dilated, wider strides): nine weights and nine bases. */
-      const float *p0 = stage + off[0], *p1 = stage + off[1], *p2 = stage + off[2], *p3 = stage + off[3];
-      const float *p4 = stage + off[4], *p5 = stage + off[5], *p6 = stage + off[6], *p7 = stage + off[7];
-      const float *p8 = stage + off[8];
-      const VEC w0 = VSET1(wt[0]), w1 = VSET1(wt[1]), w2 = VSET1(wt[2]), w3 = VSET1(wt[3]), w4 = VSET1(wt[4]);
-      const VEC w5 = VSET1(wt[5]), w6 = VSET1(wt[6]), w7 = VSET1(wt[7]), w8 = VSET1(wt[8]);
-#define SCT_DW3(i)                                                                                       \
-  VFMA(VLOAD(p8 + (i)), w8, VFMA(VLOAD(p7 + (i)), w7, VFMA(VLOAD(p6 + (i)), w6,                         \
-  VFMA(VLOAD(p5 + (i)), w5, VFMA(VLOAD(p4 + (i)), w4, VFMA(VLOAD(p3 + (i)), w3,                         \
-  VFMA(VLOAD(p2 + (i)), w2, VFMA(VLOAD(p1 + (i)), w1, VMUL(VLOAD(p0 + (i)), w0)))))))))
-      for (; o + 2 * LANES <= n; o += 2 * LANES) {
-        VEC a0 = SCT_DW3(o), a1 = SCT_DW3(o + LANES);
-        VSTORE(out + o, a0);
-        VSTORE(out + o + LANES, a1);
-      }
-      for (; o < n; o += LANES) VSTORE(out + o, SCT_DW3(o));
-#undef SCT_DW3
-    } else {
-      for (; o + 4 * LANES <= n; o += 4 * LANES) {
-        VEC a0 = VZERO(), a1 = VZERO(), a2 = VZERO(), a3 = VZERO();
-        for (long t = 0; t < taps; t++) {
-          const float *p = stage + off[t] + o;
-          VEC wv = VSET1(wt[t]);
-          a0 = VFMA(VLOAD(p), wv, a0);
-          a1 = VFMA(VLOAD(p + LANES), wv, a1);
-          a2 = VFMA(VLOAD(p + 2 * LANES), wv, a2);
-          a3 = VFMA(VLOAD(p + 3 * LANES), wv, a3);
-        }
-        VSTORE(out + o, a0);
-        VSTORE(out + o + LANES, a1);
-        VSTORE(out + o + 2 * LANES, a2);
-        VSTORE(out + o + 3 * LANES, a3);
-      }
-      for (; o < n; o += LANES) {
-        VEC a0 = VZERO();
-        for (long t = 0; t < taps; t++) a0 = VFMA(VLOAD(stage + off[t] + o), VSET1(wt[t]), a0);
-        VSTORE(out + o, a0);
-      }
-    }
-    /* Write the band out: drop the junk columns, apply the epilogue (conv) on the way. */
-    for (long r = 0; r < R; r++) {
-      const float *src = out + r * P;
-      float *yr = y + (oh0 + r) * ow;
-      const float *rr = (w && e->residual) ? e->residual + (oh0 + r) * ow : NULL;
-      long ox = 0;
-      for (; ox + LANES <= ow; ox += LANES) {
-        VEC v = VLOAD(src + ox);
-        if (w) v = FN(epi)(v, e, rr ? rr + ox : NULL);
-        VSTORE(yr + ox, v);
-      }
-      if (ox < ow) {
-        long left = ow - ox;
-        VEC v = VLOAD(src + ox);
-        if (w) {
-          v = VFMA(v, VSET1(e->scale), VSET1(e->bias));
-          if (rr) v = VADD(v, VLOADN(rr + ox, left));
-          v = VMIN(VMAX(v, VSET1(e->lo)), VSET1(e->hi));
-        }
-        VSTOREN(yr + ox, v, left);
+        SCT_WINDOW_ROWS(({
+          VEC a_ = VZERO();
+          for (long t = 0; t < taps; t++) a_ = VFMA(VLOAD(stage + off[t] + i), VSET1(wc[t]), a_);
+          a_;
+        }))
       }
     }
   }
 }
+#undef SCT_WINDOW_ROWS
 
-void FN(sct_dwconv2d_f32)(const float *x, const float *w, float *y, const sct_dw_geometry *g,
-                          const sct_epilogue_f32 *e, long row_begin, long row_end) {
-  FN(window_plane)(x, w, y, g, e, row_begin, row_end);
+void FN(sct_dwconv2d_planes_f32)(const float *x, const float *w, float *y, const sct_dw_geometry *g,
+                                 const sct_dw_planes_epilogue *e, long channels, long p_begin, long p_end) {
+  FN(window_planes)(x, w, y, g, e, channels, p_begin, p_end);
 }
 
-void FN(sct_maxpool2d_f32)(const float *x, float *y, const sct_dw_geometry *g, long row_begin, long row_end) {
-  FN(window_plane)(x, NULL, y, g, NULL, row_begin, row_end);
+void FN(sct_maxpool2d_planes_f32)(const float *x, float *y, const sct_dw_geometry *g, long p_begin, long p_end) {
+  FN(window_planes)(x, NULL, y, g, NULL, 0, p_begin, p_end);
 }

@@ -37,15 +37,23 @@ typedef struct {
 int sct_dwconv2d_supported(const sct_dw_geometry *g);
 #define SCT_DW_MAX_STAGE 8192
 
-/* Depthwise conv of one plane: y[oh][ow] = epilogue(Σ w[kh][kw] · x[oh·sh − ph + kh·dh][ow·sw − pw + kw·dw]),
- * out-of-range input reading as zero. x: ih·iw floats; w: kh·kw floats; y: oh·ow floats.
- * Rows [row_begin, row_end) of the output only (so callers may split a plane across threads). */
-void sct_dwconv2d_f32(const float *x, const float *w, float *y, const sct_dw_geometry *g,
-                      const sct_epilogue_f32 *e, long row_begin, long row_end);
+/* The epilogue of a multi-plane depthwise call: per-channel scale and bias (NULL for 1 / 0), an optional
+ * residual laid out like the output (plane p at residual + p · oh · ow), clamp bounds as above. */
+typedef struct {
+  const float *scale, *bias, *residual;
+  float lo, hi;
+} sct_dw_planes_epilogue;
 
-/* Max pooling of one plane with the same geometry (padding reads as −∞; every window must hold at least
- * one input element, which ONNX's pad < kernel rule guarantees). Same staging limits as the depthwise kernel. */
-void sct_maxpool2d_f32(const float *x, float *y, const sct_dw_geometry *g, long row_begin, long row_end);
+/* Depthwise conv of planes [p_begin, p_end): plane p reads x + p·ih·iw, writes y + p·oh·ow and is channel
+ * c = p % channels, whose weights are w + c·kh·kw:
+ *   y[oh][ow] = epilogue_c(Σ w[kh][kw] · x[oh·sh − ph + kh·dh][ow·sw − pw + kw·dw]), out-of-range input = 0.
+ * Planes are independent, so callers split the plane range across threads. */
+void sct_dwconv2d_planes_f32(const float *x, const float *w, float *y, const sct_dw_geometry *g,
+                             const sct_dw_planes_epilogue *e, long channels, long p_begin, long p_end);
+
+/* Max pooling of planes [p_begin, p_end) with the same geometry (padding reads as −∞; every window must
+ * hold at least one input element, which ONNX's pad < kernel rule guarantees). Same staging limits. */
+void sct_maxpool2d_planes_f32(const float *x, float *y, const sct_dw_geometry *g, long p_begin, long p_end);
 
 /* y[i] = clamp(y[i] * scale + bias + residual[i], lo, hi) for i < n (the epilogue alone, after sgemm). */
 void sct_epilogue_apply_f32(float *y, long n, const sct_epilogue_f32 *e);

@@ -172,21 +172,29 @@ extension ConvKernel {
     let (pd, ph, pw) = (g.padsBegin[0], g.padsBegin[1], g.padsBegin[2])
     let (KD, KH, KW) = (g.kernel[0], g.kernel[1], g.kernel[2])
     var dg = sct_dw_geometry(ih: H, iw: W, oh: OH, ow: OW, kh: KH, kw: KW, sh: sh, sw: sw, dh: dh, dw: dw, ph: ph, pw: pw)
-    let simd = D == 1 && KD == 1 && OD == 1 && sct_dwconv2d_supported(&dg) != 0
+    // A folded scale shorter than the channel count (never built by the optimizer) takes the generic loop.
+    let simd = D == 1 && KD == 1 && OD == 1 && sct_dwconv2d_supported(&dg) != 0 && (ep.scale?.count ?? s.m) >= s.m
     let fusedActivation = ep.clampBounds != nil
+    if simd {
+      // The SIMD microkernel (CKernels, runtime ISA dispatch) over a range of planes per call, the
+      // epilogue fused; a non-clamp activation runs after on the written planes.
+      let (lo, hi) = ep.clampBounds ?? (-.infinity, .infinity)
+      let planes = s.n * s.m
+      (ep.scale ?? []).withUnsafeBufferPointer { scaleBuffer in
+        let scale = ep.scale == nil ? nil : scaleBuffer.baseAddress
+        context.pool.parallelRanges(planes, grain: 1) { range in
+          var dg = dg
+          var e = sct_dw_planes_epilogue(scale: scale, bias: bias, residual: residual, lo: lo, hi: hi)
+          sct_dwconv2d_planes_f32(x, w, y, &dg, &e, s.m, range.lowerBound, range.upperBound)
+          if !fusedActivation { ep.activation.apply(y + range.lowerBound * os, count: range.count * os) }
+        }
+      }
+      return
+    }
     context.pool.parallelRanges(s.n * s.m, grain: 1) { planes in
-      var dg = dg
       for plane in planes {
         let c = plane % s.m
         let xc = x + plane * inCount, wc = w + c * kc, yc = y + plane * os
-        if simd {
-          // The SIMD microkernel (CKernels, runtime ISA dispatch) with the epilogue fused; a
-          // non-clamp activation runs after on the written plane.
-          var p = ep.cParameters(channel: c, bias: bias?[c] ?? 0, residual: residual.map { $0 + plane * os })
-          sct_dwconv2d_f32(xc, wc, yc, &dg, &p, 0, OH)
-          if !fusedActivation { ep.activation.apply(yc, count: os) }
-          continue
-        }
         yc.update(repeating: 0, count: os)
         for od in 0..<OD {
           for oh in 0..<OH {

@@ -131,7 +131,7 @@ final class PoolKernel: OpKernel, @unchecked Sendable {
         let xf = x.pointer(Float.self), yf = y.pointer(Float.self)
         context.pool.parallelRanges(planes, grain: 1) { range in
           var dg = dg
-          for plane in range { sct_maxpool2d_f32(xf + plane * ic, yf + plane * oc, &dg, 0, OH) }
+          sct_maxpool2d_planes_f32(xf, yf, &dg, range.lowerBound, range.upperBound)
         }
         return
       }
