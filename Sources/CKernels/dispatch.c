@@ -103,6 +103,15 @@ void sct_maxpool2d_planes_f32(const float *x, float *y, const sct_dw_geometry *g
   }
 }
 
+void sct_conv_gemm_f32(long m_begin, long m_end, long j_begin, long j_end, const float *packed, const float *x,
+                       const sct_conv_geometry *g, float *y, long ldy, const sct_gemm_epilogue *e) {
+  switch (sct_ckernels_isa()) {
+  case 2: sct_conv_gemm_f32_avx512(m_begin, m_end, j_begin, j_end, packed, x, g, y, ldy, e); return;
+  case 1: sct_conv_gemm_f32_avx2(m_begin, m_end, j_begin, j_end, packed, x, g, y, ldy, e); return;
+  default: sct_conv_gemm_f32_scalar(m_begin, m_end, j_begin, j_end, packed, x, g, y, ldy, e); return;
+  }
+}
+
 int sct_wino23_supported(const sct_wino_geometry *g) {
   if (g->ih < 1 || g->iw < 1 || g->oh < 1 || g->ow < 1 || g->ph < 0 || g->pw < 0) return 0;
   if (g->ow > 2 * SCT_WINO_MAX_TW) return 0;

@@ -67,6 +67,34 @@ void FN(sct_gemm_pack_f32)(long m, long k, const float *w, float *packed) {
         *packed++ = m0 + r < m ? w[(m0 + r) * k + kk] : 0.0f;
 }
 
+/* One k-block of a group of panels (panel t at panel + t·kc·NR, columns j0 + t·NR …) through every weight
+ * block of rows [m_begin, m_end): the tiles, with the epilogue on the last k-block. */
+static inline void FN(gemm_sweep)(long m_begin, long m_end, long n, long k, long k0, long kc, long j0, long tn,
+                                  const float *panel, const float *packed, float *y, long ldy,
+                                  const sct_gemm_epilogue *e) {
+  int first = k0 == 0, last = k0 + kc == k;
+  for (long mc0 = m_begin; mc0 < m_end; mc0 += GEMM_MC) {
+    long mc1 = m_end - mc0 < GEMM_MC ? m_end : mc0 + GEMM_MC;
+    for (long t = 0; t < tn; t++) {
+      long j = j0 + t * GEMM_NR, cols = n - j < GEMM_NR ? n - j : GEMM_NR;
+      const float *p = panel + t * kc * GEMM_NR;
+      for (long m0 = mc0; m0 < mc1; m0 += GEMM_MR) {
+        long rows = m_end - m0 < GEMM_MR ? m_end - m0 : GEMM_MR;
+        const float *wp = packed + m0 * k + k0 * GEMM_MR;
+        const float *sc = e->scale ? e->scale + m0 : 0, *bi = e->bias ? e->bias + m0 : 0;
+        const float *res = e->residual ? e->residual + m0 * e->ldr + j : 0;
+        float *yt = y + m0 * ldy + j;
+        if (GEMM_NR > 2 * LANES && cols > 2 * LANES)
+          FN(gemm_tile3)(kc, wp, p, yt, ldy, cols, rows, first, last, sc, bi, res, e->ldr, e->lo, e->hi);
+        else if (cols > LANES)
+          FN(gemm_tile2)(kc, wp, p, yt, ldy, cols, rows, first, last, sc, bi, res, e->ldr, e->lo, e->hi);
+        else
+          FN(gemm_tile1)(kc, wp, p, yt, ldy, cols, rows, first, last, sc, bi, res, e->ldr, e->lo, e->hi);
+      }
+    }
+  }
+}
+
 /* Rows [m_begin, m_end) (m_begin a multiple of MR) × columns [0, n).
  * Implementation note: x is copied into a stack buffer of up to GEMM_JG panels (kc rows × NR columns each,
  * zero-padded) before the tiles read it, and one MR × kc weight block then serves every panel of the group.
@@ -98,27 +126,87 @@ void FN(sct_gemm_f32)(long m_begin, long m_end, long n, long k, const float *pac
           }
         }
       }
-      int first = k0 == 0, last = k0 + kc == k;
-      for (long mc0 = m_begin; mc0 < m_end; mc0 += GEMM_MC) {
-        long mc1 = m_end - mc0 < GEMM_MC ? m_end : mc0 + GEMM_MC;
-        for (long t = 0; t < tn; t++) {
-          long j = (t0 + t) * GEMM_NR, cols = n - j < GEMM_NR ? n - j : GEMM_NR;
-          const float *p = panel + t * kc * GEMM_NR;
-          for (long m0 = mc0; m0 < mc1; m0 += GEMM_MR) {
-            long rows = m_end - m0 < GEMM_MR ? m_end - m0 : GEMM_MR;
-            const float *wp = packed + m0 * k + k0 * GEMM_MR;
-            const float *sc = e->scale ? e->scale + m0 : 0, *bi = e->bias ? e->bias + m0 : 0;
-            const float *res = e->residual ? e->residual + m0 * e->ldr + j : 0;
-            float *yt = y + m0 * ldy + j;
-            if (GEMM_NR > 2 * LANES && cols > 2 * LANES)
-              FN(gemm_tile3)(kc, wp, p, yt, ldy, cols, rows, first, last, sc, bi, res, e->ldr, e->lo, e->hi);
-            else if (cols > LANES)
-              FN(gemm_tile2)(kc, wp, p, yt, ldy, cols, rows, first, last, sc, bi, res, e->ldr, e->lo, e->hi);
-            else
-              FN(gemm_tile1)(kc, wp, p, yt, ldy, cols, rows, first, last, sc, bi, res, e->ldr, e->lo, e->hi);
-          }
-        }
+      FN(gemm_sweep)(m_begin, m_end, n, k, k0, kc, t0 * GEMM_NR, tn, panel, packed, y, ldy, e);
+    }
+  }
+}
+
+/* One panel's k rows [k0, k0 + kc) of the implicit im2col matrix: row kk = (channel, r, q) in weight order,
+ * column j = output position (oh, ow); the value is x[ch][oh·sh − ph + r·dh][ow·sw − pw + q·dw] or 0
+ * outside the image. The panel's columns are split once into runs within one output row, and (ch, r, q)
+ * advance incrementally, so each (k row, run) costs one bounds computation and a unit- or sw-strided
+ * copy: no division or branch per element. */
+static inline void FN(conv_pack_panel)(const float *x, const sct_conv_geometry *g, long k0, long kc, long j,
+                                       long cols, float *p) {
+  long run_oh[GEMM_NR], run_ow[GEMM_NR], run_c[GEMM_NR], run_len[GEMM_NR], runs = 0;
+  for (long c = 0; c < cols; runs++) {
+    const long pos = j + c, ow0 = pos % g->ow;
+    run_oh[runs] = pos / g->ow;
+    run_ow[runs] = ow0;
+    run_c[runs] = c;
+    run_len[runs] = g->ow - ow0 < cols - c ? g->ow - ow0 : cols - c;
+    c += run_len[runs];
+  }
+  const long kvol = g->kh * g->kw, sw = g->sw, plane = g->ih * g->iw;
+  long ch = k0 / kvol, r = (k0 / g->kw) % g->kh, q = k0 % g->kw;
+  for (long kk = 0; kk < kc; kk++) {
+    const float *xc = x + ch * plane;
+    float *dst = p + kk * GEMM_NR;
+    const long off = q * g->dw - g->pw;
+    for (long u = 0; u < runs; u++) {
+      const long ih = run_oh[u] * g->sh - g->ph + r * g->dh, run = run_len[u], ow0 = run_ow[u];
+      float *d = dst + run_c[u];
+      if (ih < 0 || ih >= g->ih) {
+        for (long i = 0; i < run; i++) d[i] = 0.0f;
+        continue;
       }
+      /* Position ow0 + i reads column (ow0 + i)·sw + off: valid for i in [a, b). */
+      const long c0 = ow0 * sw + off;
+      long a = c0 >= 0 ? 0 : (-c0 + sw - 1) / sw;
+      long b = g->iw - c0 <= 0 ? 0 : (g->iw - c0 + sw - 1) / sw;
+      if (a > run) a = run;
+      if (b > run) b = run;
+      if (b < a) b = a;
+      const float *src = xc + ih * g->iw + c0;
+      for (long i = 0; i < a; i++) d[i] = 0.0f;
+      if (sw == 1) {
+        long i = a;
+        for (; i + LANES <= b; i += LANES) VSTORE(d + i, VLOAD(src + i));
+        for (; i < b; i++) d[i] = src[i];
+      } else {
+        for (long i = a; i < b; i++) d[i] = src[i * sw];
+      }
+      for (long i = b; i < run; i++) d[i] = 0.0f;
+    }
+    for (long c = cols; c < GEMM_NR; c++) dst[c] = 0.0f;
+    if (++q == g->kw) {
+      q = 0;
+      if (++r == g->kh) { r = 0; ch++; }
+    }
+  }
+}
+
+/* A convolution as GEMM over the implicit im2col matrix (no im2col buffer): rows [m_begin, m_end) of the
+ * output channels × output positions [j_begin, j_end) of y (row stride ldy = oh·ow), k = channels·kh·kw.
+ * The im2col values are gathered straight into the GEMM's panels, which it packs anyway. */
+void FN(sct_conv_gemm_f32)(long m_begin, long m_end, long j_begin, long j_end, const float *packed,
+                           const float *x, const sct_conv_geometry *g, float *y, long ldy,
+                           const sct_gemm_epilogue *e) {
+  float panel[GEMM_PANEL_FLOATS] __attribute__((aligned(64)));
+  const long k = g->c * g->kh * g->kw, n = j_end;
+  long tiles = (j_end - j_begin + GEMM_NR - 1) / GEMM_NR;
+  long jg = tiles < GEMM_JG ? tiles : GEMM_JG;
+  long kcmax = GEMM_PANEL_FLOATS / (jg * GEMM_NR) / 8 * 8;
+  for (long t0 = 0; t0 < tiles; t0 += jg) {
+    long tn = tiles - t0 < jg ? tiles - t0 : jg;
+    const long j0 = j_begin + t0 * GEMM_NR;
+    for (long k0 = 0; k0 < k; k0 += kcmax) {
+      long kc = k - k0 < kcmax ? k - k0 : kcmax;
+      for (long t = 0; t < tn; t++) {
+        long j = j0 + t * GEMM_NR, cols = n - j < GEMM_NR ? n - j : GEMM_NR;
+        FN(conv_pack_panel)(x, g, k0, kc, j, cols, panel + t * kc * GEMM_NR);
+      }
+      FN(gemm_sweep)(m_begin, m_end, n, k, k0, kc, j0, tn, panel, packed, y, ldy, e);
     }
   }
 }

@@ -154,6 +154,10 @@ def conv_family() -> Family:
         (6, 6, (9, 9), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 3),      # 2 channels per group
         (300, 9, (5, 5), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1),    # deep K: several k blocks
         (5, 131, (3, 70), (1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 1),   # many rows, odd width
+        # Implicit-im2col GEMM with K = C·9 past one k block (256 with AVX2, 80 with AVX-512): the
+        # gather resumes mid-channel at each block.
+        (40, 14, (12, 13), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1), 1),
+        (29, 11, (11, 12), (3, 3), (2, 2), (2, 2), (2, 1, 2, 1), 1),  # strided and dilated
         # 3×3 stride 1 with ≥ 8 channels in and out: the Winograd F(2×2, 3×3) path.
         (8, 8, (3, 3), (3, 3), (1, 1), (1, 1), (0, 0, 0, 0), 1),      # a single output pixel
         (9, 10, (41, 70), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1),   # several bands, short last band

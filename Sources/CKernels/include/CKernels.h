@@ -78,6 +78,19 @@ void sct_gemm_pack_f32(long m, long k, const float *w, float *packed);
 void sct_gemm_f32(long m_begin, long m_end, long n, long k, const float *packed, const float *x, long ldx,
                   float *y, long ldy, const sct_gemm_epilogue *e);
 
+/* A 2-D convolution (one group) as GEMM over its implicit im2col matrix: the GEMM gathers image values
+ * straight into its panels, so no im2col buffer is written and read back. */
+typedef struct {
+  long c;                 /* input channels of the group (x holds c planes of ih × iw) */
+  long ih, iw, oh, ow;    /* input / output plane size */
+  long kh, kw, sh, sw, dh, dw, ph, pw;
+} sct_conv_geometry;
+/* y[i][j] = epilogue(Σ_k w[i][k] · im2col(x)[k][j]) for rows i in [m_begin, m_end) (m_begin a multiple of
+ * sct_gemm_mr()) and output positions j in [j_begin, j_end); packed is the whole packed m × (c·kh·kw)
+ * weight; y (and e->residual) have row stride ldy. */
+void sct_conv_gemm_f32(long m_begin, long m_end, long j_begin, long j_end, const float *packed, const float *x,
+                       const sct_conv_geometry *g, float *y, long ldy, const sct_gemm_epilogue *e);
+
 /* Winograd F(2×2, 3×3) for 3×3 stride-1 undilated convs (see winograd_body.h). One plane geometry: */
 typedef struct {
   long ih, iw, oh, ow; /* input / output plane size */

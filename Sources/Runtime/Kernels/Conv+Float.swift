@@ -66,6 +66,10 @@ extension ConvKernel {
     let pool = context.pool, ep = epilogue
     let os = s.outCount, k = s.k, mg = s.mg, groups = s.group
     let pointwise = s.isPointwise
+    if !pointwise && s.isPlanar {
+      try runImplicitGemm(s, x, w, bias, residual, y, context)
+      return
+    }
     guard pointwise || context.workspace != nil else { throw SecateurError.runtime("\(label): missing workspace") }
     let col = context.workspace?.assumingMemoryBound(to: Float.self)
     let mr = sct_gemm_mr(), panels = (mg + mr - 1) / mr
@@ -105,6 +109,48 @@ extension ConvKernel {
           sct_gemm_f32(m0, m1, width, k, w + g * stride, b, ldb, yc, os, &e)
           if unfusedActivation {
             for m in m0..<m1 { ep.activation.apply(yc + m * os, count: width) }
+          }
+        }
+      }
+    }
+  }
+
+  /// A planar (1-D/2-D) conv over packed weights as GEMM on the implicit im2col matrix (CKernels gathers the
+  /// image straight into its panels): no im2col buffer is written and read back. ResNet-50's stem and
+  /// stride-2 3×3 layers ran at half of onnxruntime's speed through the explicit im2col.
+  private func runImplicitGemm(_ s: ConvShape, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                               _ bias: UnsafePointer<Float>?, _ residual: UnsafePointer<Float>?,
+                               _ y: UnsafeMutablePointer<Float>, _ context: RunContext) throws {
+    let pool = context.pool, ep = epilogue
+    let os = s.outCount, mg = s.mg, groups = s.group, g = s.geo
+    let mr = sct_gemm_mr(), panels = (mg + mr - 1) / mr
+    let target = pool.threadCount == 1 ? 1 : pool.threadCount * 3
+    let tiles = max(1, min((os + 47) / 48, (target + groups - 1) / groups))
+    let mBlocks = max(1, min(panels, (target + groups * tiles - 1) / (groups * tiles)))
+    let (lo, hi) = ep.clampBounds ?? (-.infinity, .infinity)
+    let unfusedActivation = ep.clampBounds == nil
+    let stride = gemmGroupStride
+    let geometry = sct_conv_geometry(c: s.cg, ih: g.inSize[1], iw: g.inSize[2], oh: g.outSize[1], ow: g.outSize[2],
+                                     kh: g.kernel[1], kw: g.kernel[2], sh: g.strides[1], sw: g.strides[2],
+                                     dh: g.dilations[1], dw: g.dilations[2], ph: g.padsBegin[1], pw: g.padsBegin[2])
+    try (ep.scale ?? []).withUnsafeBufferPointer { scaleBuf in
+      let scale = ep.scale == nil ? nil : scaleBuf.baseAddress
+      guard ep.scale == nil || scaleBuf.count >= s.m else { throw SecateurError.runtime("\(label): folded scale has \(scaleBuf.count) values for \(s.m) channels") }
+      for n in 0..<s.n {
+        let xn = x + n * s.c * s.inCount
+        let yn = y + n * s.m * os
+        pool.parallelFor(groups * tiles * mBlocks) { task in
+          let mb = task % mBlocks, t = (task / mBlocks) % tiles, gi = task / (mBlocks * tiles)
+          let c0 = os * t / tiles, c1 = os * (t + 1) / tiles
+          let m0 = min(mg, panels * mb / mBlocks * mr), m1 = min(mg, panels * (mb + 1) / mBlocks * mr)
+          if c1 <= c0 || m1 <= m0 { return }
+          let yg = yn + gi * mg * os
+          var geo = geometry  // a per-task copy: the C call takes a pointer, tasks run concurrently
+          var e = sct_gemm_epilogue(scale: scale.map { $0 + gi * mg }, bias: bias.map { $0 + gi * mg },
+                                    residual: residual.map { $0 + n * s.m * os + gi * mg * os }, ldr: os, lo: lo, hi: hi)
+          sct_conv_gemm_f32(m0, m1, c0, c1, w + gi * stride, xn + gi * s.cg * s.inCount, &geo, yg, os, &e)
+          if unfusedActivation {
+            for m in m0..<m1 { ep.activation.apply(yg + m * os + c0, count: c1 - c0) }
           }
         }
       }

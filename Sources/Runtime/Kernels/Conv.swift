@@ -35,6 +35,8 @@ struct ConvShape {
       && geo.padsBegin.allSatisfy { $0 == 0 } && geo.padsEnd.allSatisfy { $0 == 0 }
   }
   var isDepthwise: Bool { group > 1 && cg == 1 && mg == 1 }
+  /// 1-D or 2-D (no depth): the packed path runs it as GEMM over the implicit im2col matrix.
+  var isPlanar: Bool { geo.inSize[0] == 1 && geo.kernel[0] == 1 && geo.outSize[0] == 1 }
 }
 
 /// ONNX `Conv`, opsets 1 and 11: N·C·spatial input (1-D, 2-D, 3-D), M·(C/group)·kernel weights,
@@ -152,6 +154,8 @@ final class ConvKernel: OpKernel, @unchecked Sendable {
     guard let x = inputs.first ?? nil, x.dataType == .float, inputs.count > 1, let w = inputs[1],
           let s = try? resolve(x.shape, w.shape, nil), !s.isPointwise, !s.isDepthwise else { return 0 }
     if let plan = winogradPlan(s) { return plan.workspaceFloats(s) &* 4 }
+    // Packed planar convs gather im2col values straight into the GEMM's panels (sct_conv_gemm_f32).
+    if gemmWeight != nil && s.isPlanar { return 0 }
     // One batch item's im2col matrix for every group: (C · kernel volume) × output positions.
     return s.c &* s.geo.kernelCount &* s.outCount &* 4
   }
