@@ -173,6 +173,16 @@ static inline void FN(conv_pack_panel)(const float *x, const sct_conv_geometry *
         long i = a;
         for (; i + LANES <= b; i += LANES) VSTORE(d + i, VLOAD(src + i));
         for (; i < b; i++) d[i] = src[i];
+      } else if (sw == 2) {
+        /* Even columns by vector deinterleave; `i + LANES < b` keeps the odd lanes' reads inside the row. */
+        long i = a;
+        for (; i + LANES < b; i += LANES) {
+          VEC even, odd;
+          VDEINT2(src + 2 * i, even, odd);
+          (void)odd;
+          VSTORE(d + i, even);
+        }
+        for (; i < b; i++) d[i] = src[2 * i];
       } else {
         for (long i = a; i < b; i++) d[i] = src[i * sw];
       }
