@@ -290,6 +290,38 @@ int sct_onnx_max_ir_version(void) {
   return 8; // Debian 12's libonnx 1.12
 }
 
+int sct_onnx_checker_ignores_raw_data_size(void) {
+  // A valid model but for one initializer whose raw_data holds 1 byte where its shape needs 16: a
+  // checker that accepts it does not look at payload lengths. Any failure (including one for another
+  // reason) answers 0, which only turns the caller's shortcut off.
+  static const int answer = [] {
+    try {
+      onnx::ModelProto m;
+      m.set_ir_version(8);
+      auto *op = m.add_opset_import();
+      op->set_domain("");
+      op->set_version(13);
+      auto *g = m.mutable_graph();
+      g->set_name("probe");
+      auto *t = g->add_initializer();
+      t->set_name("w");
+      t->set_data_type(onnx::TensorProto::FLOAT);
+      t->add_dims(4);
+      t->set_raw_data(std::string(1, '\0'));
+      auto *o = g->add_output();
+      o->set_name("w");
+      auto *tt = o->mutable_type()->mutable_tensor_type();
+      tt->set_elem_type(onnx::TensorProto::FLOAT);
+      tt->mutable_shape()->add_dim()->set_dim_value(4);
+      onnx::checker::check_model(m);
+      return 1;
+    } catch (...) {
+      return 0;
+    }
+  }();
+  return answer;
+}
+
 void sct_onnx_free(void *p) {
   std::free(p);
 }

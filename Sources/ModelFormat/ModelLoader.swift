@@ -29,11 +29,24 @@ public enum ModelLoader {
 
   static func decode(_ buffer: Buffer, reader: ONNXReader, options: Options) throws -> Model {
     guard buffer.count > 0 else { throw SecateurError.invalidModel("the model is empty (0 bytes)") }
+    // When the linked libonnx allows it, its checker sees a copy with the large weights cut short
+    // (CheckerCopy.swift): no second full copy of them while it runs. The copy is taken first because
+    // reading may then align payloads inside the buffer (`alignPayloadsInPlace`); a copy that fails
+    // (malformed bytes) leaves the reader to report the error.
+    let checkerCopy = options.runONNXChecker && sct_onnx_checker_ignores_raw_data_size() != 0
+      ? try? CheckerCopy.elidingWeights(buffer) : nil
+    var reader = reader
+    reader.alignPayloadsInPlace = !options.runONNXChecker || checkerCopy != nil
     var model = try reader.readModel(buffer)
     // libonnx's checker resolves external data against the process's working folder (it is not told the
     // model's folder), so it cannot judge such models; the reader has already enforced containment.
+    // The copy is checked only after the reader has validated every payload length itself.
     if options.runONNXChecker && reader.stats.externalTensors == 0 {
-      try ONNXChecker.checkIfApplicable(buffer.bytes)
+      if let checkerCopy {
+        try checkerCopy.withUnsafeBytes { try ONNXChecker.checkIfApplicable($0) }
+      } else {
+        try ONNXChecker.checkIfApplicable(buffer.bytes)
+      }
     }
     try model.validate()
     return model

@@ -86,12 +86,17 @@ public protocol OpKernel: AnyObject, Sendable {
   var isDeterministic: Bool { get }
   /// Shape/Size and friends: outputs fully known from input specs alone.
   func valuesFromSpecs(_ inputs: [TensorSpec?]) throws -> [Tensor]?
+  /// Indices of constant inputs this kernel holds a packed copy (and the spec) of, so it works with them
+  /// absent: the program passes them as nil and, once no other step reads the value, drops the
+  /// constant, so the weights are not resident twice (unpacked and packed).
+  var releasableInputs: [Int] { get }
 }
 
 extension OpKernel {
   public func workspaceBytes(_ inputs: [TensorSpec?], _ outputs: [TensorSpec]) -> Int { 0 }
   public var isDeterministic: Bool { true }
   public func valuesFromSpecs(_ inputs: [TensorSpec?]) throws -> [Tensor]? { nil }
+  public var releasableInputs: [Int] { [] }
 }
 
 /// Everything a kernel factory needs about its node.

@@ -25,25 +25,33 @@ final class Program: @unchecked Sendable {
   /// False for a program that only plans shapes (see `NodeContext.prepack`).
   let prepack: Bool
 
-  init(model original: Model, memoryLimit: Int, prepack: Bool = true) throws {
+  /// `original` is consumed: when the caller keeps no copy, `constants` is the only owner of the weights,
+  /// and a weight a kernel has packed (`OpKernel.releasableInputs`) is freed as soon as no node left to
+  /// compile reads it, so creation never holds every weight twice.
+  init(model original: consuming Model, memoryLimit: Int, prepack: Bool = true) throws {
     self.prepack = prepack
     // Clamped to 2^48 bytes (256 TiB, beyond any host) so sums of a few checked sizes never overflow.
     self.memoryLimit = min(max(0, memoryLimit), 1 << 48)
-    var model = original
+    var model = consume original
     // Local functions run as their bodies (whether or not the optimizer ran).
     if !model.functions.isEmpty { _ = try InlineFunctions().run(on: &model) }
+    // The weights move into `constants`; the model keeps the structure only.
+    var initializers = model.graph.initializers
+    model.graph.initializers = []
     let g = model.graph
     inputInfos = g.runtimeInputs
     outputInfos = g.outputs
-    for t in g.initializers { constants[id(t.name)] = t }
+    for t in initializers { constants[id(t.name)] = t }
+    initializers = []
     for i in inputInfos {
       let vid = id(i.name)
       constants[vid] = nil  // a graph input overrides an initializer of the same name
       inputIds.append(vid)
     }
     // Initializers that are also graph inputs are overridable defaults; only pure initializers are constants.
+    var release = prepack ? ConstantRelease(g) : nil
     for n in g.nodes {
-      try compile(n, model: model)
+      try compile(n, model: model, release: &release)
     }
     for o in g.outputs {
       guard let vid = valueIds[o.name] else {
@@ -51,6 +59,9 @@ final class Program: @unchecked Sendable {
       }
       outputIds.append(vid)
     }
+    // What a step still reads may be a view into the model file; copy it out when that lets the file's
+    // buffer go (most of it was packed and dropped above).
+    if prepack { Tensor.detachSparseViews(&constants.values) }
   }
 
   private func id(_ name: String) -> Int {
@@ -61,12 +72,21 @@ final class Program: @unchecked Sendable {
     return i
   }
 
-  private func compile(_ n: Node, model: Model) throws {
+  private func compile(_ n: Node, model: Model, release: inout ConstantRelease?) throws {
+    try compileNode(n, model: model, release: &release)
+    // The node's reads are done: drop the constants nothing needs any more. (Mutated through the
+    // optional, in place: a copy would copy its tables once per node.)
+    for name in release?.finished(n) ?? [] {
+      if let vid = valueIds[name], release?.readAtRun.contains(vid) == false { constants[vid] = nil }
+    }
+  }
+
+  private func compileNode(_ n: Node, model: Model, release: inout ConstantRelease?) throws {
+    var inputs: [Int] = []
     let domain = n.domain == "ai.onnx" ? "" : n.domain
     guard let opset = model.opsetVersion(for: domain) else {
       throw SecateurError.invalidModel("\(n.label): no opset imported for domain '\(n.domain)'")
     }
-    var inputs: [Int] = []
     for name in n.inputs {
       if name.isEmpty { inputs.append(-1); continue }
       guard let vid = valueIds[name] else {
@@ -99,6 +119,50 @@ final class Program: @unchecked Sendable {
       }
       return
     }
-    steps.append(Step(kernel: kernel, inputs: inputs, outputs: outputs, label: n.label))
+    var stepInputs = inputs
+    if release != nil {
+      for k in kernel.releasableInputs where k < n.inputs.count && stepInputs[k] >= 0 && constants[stepInputs[k]] != nil {
+        stepInputs[k] = -1
+      }
+      release?.stepReads(stepInputs)
+    }
+    steps.append(Step(kernel: kernel, inputs: stepInputs, outputs: outputs, label: n.label))
+  }
+}
+
+/// Which constants a session's program may drop while compiling: a value is dropped once every node
+/// that reads it has been compiled, no step reads it at run time (its kernels packed it, or it was only
+/// folded), and it is not a graph output.
+struct ConstantRelease {
+  /// Reads of each value name by nodes not yet compiled, plus one per graph output naming it.
+  private var pending: [String: Int] = [:]
+  /// Value ids some step reads at run time.
+  private(set) var readAtRun = Set<Int>()
+
+  init(_ g: Graph) {
+    for n in g.nodes {
+      for name in Self.reads(n) { pending[name, default: 0] += 1 }
+    }
+    for o in g.outputs { pending[o.name, default: 0] += 1 }
+  }
+
+  /// Every name a node reads: its inputs and what its subgraphs read from the enclosing scope.
+  private static func reads(_ n: Node) -> [String] {
+    n.inputs.filter { !$0.isEmpty } + ControlFlow.outerScopeNames(of: n)
+  }
+
+  mutating func stepReads(_ vids: [Int]) {
+    for vid in vids where vid >= 0 { readAtRun.insert(vid) }
+  }
+
+  /// Records that `n` is compiled; returns the names it was the last node to read.
+  mutating func finished(_ n: Node) -> [String] {
+    var last: [String] = []
+    for name in Self.reads(n) {
+      guard let left = pending[name] else { continue }
+      pending[name] = left - 1
+      if left == 1 { last.append(name) }
+    }
+    return last
   }
 }

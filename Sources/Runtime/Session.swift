@@ -26,6 +26,8 @@ public struct SessionOptions: Sendable {
 /// `run` may be called from several threads at once: kernels are immutable, plans are cached under a
 /// lock, and each concurrent run borrows its own arena.
 public final class Session: @unchecked Sendable {
+  /// The optimized graph the session runs, without its initializers: the compiled program owns the
+  /// weights, most of them only in packed form (keeping them here too held ResNet-50's twice).
   public let model: Model
   public let options: SessionOptions
   /// Inputs the caller must feed, and the outputs a run returns, as declared by the model.
@@ -57,26 +59,40 @@ public final class Session: @unchecked Sendable {
   /// Plans currently cached (for tests and the soak check).
   public var cachedPlanCount: Int { plans.withLock { $0.plans.count } }
 
-  public init(model: Model, options: SessionOptions = SessionOptions()) throws {
-    var m = model
+  /// `model` is consumed: a caller that keeps no copy (like `init(path:)`) lets the weights of the
+  /// original go as soon as the optimizer has replaced them, and each packed weight go once packed.
+  public init(model: consuming Model, options: SessionOptions = SessionOptions()) throws {
+    var m = consume model
     if options.optimize {
       optimizationReport = try PassManager.runtime(memoryLimit: min(options.memoryLimit, 1 << 30)).run(on: &m)
     } else {
       optimizationReport = []
     }
+    // Weights the optimizer left untouched are views into the model file; when they are few, copying
+    // them lets the file's buffer go before the weights are packed (lower peak).
+    Tensor.detachSparseViews(&m.graph.initializers)
+    var structure = m
+    structure.graph.initializers = []
     self.options = options
-    do {
-      self.program = try Program(model: m, memoryLimit: options.memoryLimit)
-    } catch let e as SecateurError where e.code == .unsupported {
-      // An op implemented only for newer opsets: let libonnx's version converter upgrade the model
-      // (it handles opsets ≤ 17) and try once more; report the original error if that fails too.
-      guard let upgraded = Session.upgraded(m), let p = try? Program(model: upgraded, memoryLimit: options.memoryLimit) else {
-        throw e
+    if !Session.upgradable(m) {
+      self.program = try Program(model: consume m, memoryLimit: options.memoryLimit)
+    } else {
+      // The retry below needs the weights, so here the program cannot be their only owner: they stay
+      // until it is built, then go with `m`.
+      do {
+        self.program = try Program(model: m, memoryLimit: options.memoryLimit)
+      } catch let e as SecateurError where e.code == .unsupported {
+        // An op implemented only for newer opsets: let libonnx's version converter upgrade the model
+        // (it handles opsets ≤ 17) and try once more; report the original error if that fails too.
+        guard let upgraded = Session.upgraded(m), let p = try? Program(model: upgraded, memoryLimit: options.memoryLimit) else {
+          throw e
+        }
+        structure = upgraded
+        structure.graph.initializers = []
+        self.program = p
       }
-      m = upgraded
-      self.program = p
     }
-    self.model = m
+    self.model = structure
     self.pool = ThreadPool(threadCount: options.threads > 0 ? options.threads : Session.availableCores())
     self.profiler = options.profile ? StepProfiler() : nil
   }
@@ -93,9 +109,15 @@ public final class Session: @unchecked Sendable {
     try self.init(model: try ModelLoader.load(path: path), options: options)
   }
 
+  /// True when `upgraded` may convert the model (an ai.onnx opset older than libonnx's newest).
+  static func upgradable(_ m: Model) -> Bool {
+    guard let v = m.opsetVersion(for: "") else { return false }
+    return v < ONNXChecker.maxOpset
+  }
+
   /// The model converted to opset 13 (or 17), when it is older and libonnx can convert it.
   static func upgraded(_ m: Model) -> Model? {
-    guard let v = m.opsetVersion(for: ""), v < ONNXChecker.maxOpset else { return nil }
+    guard upgradable(m), let v = m.opsetVersion(for: "") else { return nil }
     for target in [13, ONNXChecker.maxOpset] where target > v {
       if let c = try? ONNXChecker.convert(m, toOpset: target) { return c }
     }

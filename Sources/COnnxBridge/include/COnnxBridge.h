@@ -45,6 +45,12 @@ int sct_onnx_convert_version(const void *bytes, size_t len, int target_opset, vo
 int sct_onnx_max_opset(void);
 int sct_onnx_max_ir_version(void);
 
+/* 1 when this libonnx's checker does not compare a tensor's raw_data length with dims x element size
+ * (1.12 does not; newer releases do), else 0. A caller that has validated every payload length itself
+ * may then hand the checker a copy whose large raw_data payloads are cut short (see
+ * ModelFormat/ONNX/CheckerCopy.swift). Probed once with a tiny model; never throws. */
+int sct_onnx_checker_ignores_raw_data_size(void);
+
 void sct_onnx_free(void *p);
 
 #ifdef __cplusplus

@@ -24,7 +24,8 @@ public enum FileIO {
       throw SecateurError.invalidModel("'\(path)': \(n) bytes at offset \(offset) run past the file's \(size) bytes")
     }
     guard n <= limit else { throw SecateurError(.outOfMemory, "'\(path)': \(n) bytes exceed the \(limit)-byte limit") }
-    let buffer = try Buffer(zeroedCount: n)
+    // Every byte is read below (or the read throws and the buffer is dropped).
+    let buffer = try Buffer(uninitializedCount: n)
     var done = 0
     while done < n {
       let got = pread(fd, buffer.baseAddress + done, n - done, off_t(offset + done))

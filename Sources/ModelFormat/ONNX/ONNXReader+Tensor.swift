@@ -1,7 +1,15 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 extension ONNXReader {
-  /// Decodes a `TensorProto`. `raw_data` stays a view into the file buffer when it is suitably aligned;
-  /// typed fields (`float_data`, `int32_data`, ...) are converted into the raw little-endian layout.
+  /// Decodes a `TensorProto`. `raw_data` stays a view into the file buffer when it is suitably aligned
+  /// (or can be aligned in place); typed fields (`float_data`, `int32_data`, ...) are converted into the
+  /// raw little-endian layout.
   func readTensor(_ r: inout ProtoReader) throws -> Tensor {
+    let messageStart = r.position
     var dims: [Int] = []
     var dataType: Int32 = 0
     var name = "", doc = ""
@@ -68,9 +76,19 @@ extension ONNXReader {
         throw SecateurError.invalidModel(
           "tensor '\(name)': raw_data has \(raw.count) bytes but \(type) shape \(dims) needs \(byteCount)")
       }
-      let view = Buffer(slicing: r.storage, range: raw)
-      // Kernels load elements with natural alignment; copy only the rare misaligned payload.
+      // Kernels load elements with natural alignment: a misaligned payload is slid back in place when
+      // allowed (see `alignPayloadsInPlace`), else copied.
       let align = max(1, min(type.byteSize, 8))
+      var range = raw
+      let shift = Int(bitPattern: r.storage.baseAddress + raw.lowerBound) % align
+      if shift != 0, alignPayloadsInPlace, raw.lowerBound - shift >= messageStart {
+        // Every byte of this message before the payload is parsed (names and strings were copied out),
+        // and the payload is last to be used: moving it over them loses nothing.
+        let base = r.storage.baseAddress
+        memmove(base + raw.lowerBound - shift, base + raw.lowerBound, raw.count)
+        range = (raw.lowerBound - shift)..<(raw.upperBound - shift)
+      }
+      let view = Buffer(slicing: r.storage, range: range)
       buffer = Int(bitPattern: view.baseAddress) % align == 0 ? view : try Buffer(copying: view.bytes)
     } else {
       buffer = try typedFieldsToRaw(name: name, type: type, count: count, byteCount: byteCount,

@@ -10,6 +10,11 @@ public struct ONNXReader {
   public var maxDepth = 32
   /// What the last read met (shared by copies of this reader).
   public let stats = ReadStats()
+  /// Lets `readTensor` slide a misaligned `raw_data` payload back over bytes of its own message it has
+  /// already read, so the tensor stays a view instead of a copy. Exporters do not align payloads
+  /// (ResNet-50 from PyTorch: 79 MB of its 102 MB were misaligned, and copying them held the weights
+  /// twice). Only for a buffer the reader owns and nothing parses again: it is no longer valid protobuf.
+  public var alignPayloadsInPlace = false
 
   public final class ReadStats: @unchecked Sendable {
     public internal(set) var externalTensors = 0

@@ -22,12 +22,12 @@ extension ConvKernel {
           w.shape[0] >= winogradMinChannels, w.shape[1] >= winogradMinChannels else { return nil }
     let m = w.shape[0], c = w.shape[1]
     let count = sct_wino23_weights_count(m, c)
-    var scratch = [Float](repeating: 0, count: 16 * m * c)
+    // The transform writes every float of its scratch (16 · m · c) before packing it: no zeroing.
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 16 * m * c)
+    defer { scratch.deallocate() }
     return w.withElements(as: Float.self) { src in
       [Float](unsafeUninitializedCapacity: count) { buf, n in
-        scratch.withUnsafeMutableBufferPointer { sc in
-          sct_wino23_weights_f32(src.baseAddress!, m, c, sc.baseAddress!, buf.baseAddress!)
-        }
+        sct_wino23_weights_f32(src.baseAddress!, m, c, scratch, buf.baseAddress!)
         n = count
       }
     }

@@ -63,6 +63,10 @@ final class ConvKernel: OpKernel, @unchecked Sendable {
   /// A constant 3×3 W transformed for the Winograd path (Conv+Winograd.swift), or nil.
   let winogradWeight: [Float]?
   let packedBias: [Float]?
+  /// W's type and shape when `gemmWeight` or `packedWeight` holds all of it: `run` then never reads W's
+  /// data, so the program drops the constant (`releasableInputs`) and the shape comes from here.
+  let constantWeightSpec: TensorSpec?
+  var releasableInputs: [Int] { constantWeightSpec == nil ? [] : [1] }
 
   init(_ ctx: NodeContext, epilogue: ConvEpilogue = ConvEpilogue()) throws {
     _ = openBLASSingleThreaded
@@ -103,6 +107,8 @@ final class ConvKernel: OpKernel, @unchecked Sendable {
       packedWeight = nil
       gemmWeight = nil; gemmGroupStride = 0
     }
+    // Winograd keeps W: a plane too wide for it runs the sgemm path on W itself.
+    constantWeightSpec = (gemmWeight != nil || packedWeight != nil) ? wConst.map { TensorSpec($0.dataType, $0.shape) } : nil
     if let b = ctx.constant(2), b.dataType == .float {
       packedBias = b.withElements(as: Float.self) { Array($0) }
     } else {
@@ -134,7 +140,7 @@ final class ConvKernel: OpKernel, @unchecked Sendable {
   }
 
   func outputSpecs(_ inputs: [TensorSpec?], _ values: InputValues) throws -> [TensorSpec] {
-    let x = try required(inputs, 0, label), w = try required(inputs, 1, label)
+    let x = try required(inputs, 0, label), w = try weightSpec(inputs)
     let b = inputs.count > 2 ? inputs[2] : nil
     try x.require([.float, .double, .float16], label, "X")
     guard w.dataType == x.dataType, b.map({ $0.dataType == x.dataType }) ?? true else {
@@ -151,7 +157,7 @@ final class ConvKernel: OpKernel, @unchecked Sendable {
   }
 
   func workspaceBytes(_ inputs: [TensorSpec?], _ outputs: [TensorSpec]) -> Int {
-    guard let x = inputs.first ?? nil, x.dataType == .float, inputs.count > 1, let w = inputs[1],
+    guard let x = inputs.first ?? nil, x.dataType == .float, let w = try? weightSpec(inputs),
           let s = try? resolve(x.shape, w.shape, nil), !s.isPointwise, !s.isDepthwise else { return 0 }
     if let plan = winogradPlan(s) { return plan.workspaceFloats(s) &* 4 }
     // Packed planar convs gather im2col values straight into the GEMM's panels (sct_conv_gemm_f32).
@@ -161,9 +167,9 @@ final class ConvKernel: OpKernel, @unchecked Sendable {
   }
 
   func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
-    guard inputs.count >= 2, let x = inputs[0], let w = inputs[1], let y = outputs.first else { return }
-    let b = inputs.count > 2 ? inputs[2] : nil
-    let s = try resolve(x.shape, w.shape, b?.shape)
+    guard inputs.count >= 2, let x = inputs[0], let y = outputs.first else { return }
+    let w = inputs[1], b = inputs.count > 2 ? inputs[2] : nil
+    let s = try resolve(x.shape, try weightSpec(inputs.map { $0?.spec }).shape, b?.shape)
     switch x.dataType {
     case .float:
       let wp = packedWeight
@@ -183,15 +189,26 @@ final class ConvKernel: OpKernel, @unchecked Sendable {
         }
         return
       }
+      guard wp != nil || w != nil else { throw SecateurError.runtime("\(label): weight W is missing") }
       try withFloatPointer(wp, w) { wPtr in
         try withFloatPointer(bp, b) { bPtr in
           try runFloat(s, x.pointer(Float.self), wPtr, bPtr, residual, y.pointer(Float.self), context)
         }
       }
-    case .double: convReference(s, x, w, b, y, Double.self, context)
-    case .float16: convReference(s, x, w, b, y, Float16.self, context)
+    case .double, .float16:
+      // Only a float W is ever packed (and then dropped), and X must share W's type: W is here.
+      guard let w else { throw SecateurError.runtime("\(label): weight W is missing") }
+      if x.dataType == .double { convReference(s, x, w, b, y, Double.self, context) }
+      else { convReference(s, x, w, b, y, Float16.self, context) }
     default: throw SecateurError.unsupported("\(label): element type \(x.dataType) is not supported")
     }
+  }
+
+  /// W's spec: the input's, or the one kept when the program dropped the constant W.
+  private func weightSpec(_ inputs: [TensorSpec?]) throws -> TensorSpec {
+    if inputs.count > 1, let w = inputs[1] { return w }
+    if let w = constantWeightSpec { return w }
+    return try required(inputs, 1, label)
   }
 
   /// Calls `body` with the packed array's storage when present, else the input's.

@@ -141,6 +141,9 @@ final class GemmKernel: OpKernel, @unchecked Sendable {
   let transA: Bool, transB: Bool
   /// Float copy of a constant B (weights), read in place of the input.
   let packedB: [Float]?
+  /// B's spec when `packedB` holds it: the program then drops the constant B (see `releasableInputs`).
+  let constantBSpec: TensorSpec?
+  var releasableInputs: [Int] { constantBSpec == nil ? [] : [1] }
   /// Applied to the float32 output in the same call (`FusedGemm`); `.none` for ONNX Gemm.
   let activation: Activation
 
@@ -154,9 +157,18 @@ final class GemmKernel: OpKernel, @unchecked Sendable {
     transB = try ctx.int("transB", 0) != 0
     if ctx.prepack, let b = ctx.constant(1), b.dataType == .float {
       packedB = b.withElements(as: Float.self) { Array($0) }
+      constantBSpec = TensorSpec(b.dataType, b.shape)
     } else {
       packedB = nil
+      constantBSpec = nil
     }
+  }
+
+  /// B's spec: the input's, or the one kept when the program dropped the constant B.
+  private func bSpec(_ inputs: [TensorSpec?]) throws -> TensorSpec {
+    if inputs.count > 1, let b = inputs[1] { return b }
+    if let b = constantBSpec { return b }
+    return try required(inputs, 1, label)
   }
 
   func dims(_ a: [Int], _ b: [Int]) throws -> (m: Int, n: Int, k: Int) {
@@ -170,7 +182,7 @@ final class GemmKernel: OpKernel, @unchecked Sendable {
   }
 
   func outputSpecs(_ inputs: [TensorSpec?], _ values: InputValues) throws -> [TensorSpec] {
-    let a = try required(inputs, 0, label), b = try required(inputs, 1, label)
+    let a = try required(inputs, 0, label), b = try bSpec(inputs)
     try a.require(matmulTypes, label, "A")
     let (m, n, _) = try dims(a.shape, b.shape)
     guard b.dataType == a.dataType else { throw SecateurError.invalidModel("\(label): A is \(a.dataType) but B is \(b.dataType)") }
@@ -183,11 +195,17 @@ final class GemmKernel: OpKernel, @unchecked Sendable {
   }
 
   func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
-    guard inputs.count >= 2, let a = inputs[0], let b = inputs[1], let y = outputs.first else { return }
+    guard inputs.count >= 2, let a = inputs[0], let y = outputs.first else { return }
     let c = inputs.count > 2 ? inputs[2] : nil
-    let (m, n, k) = try dims(a.shape, b.shape)
+    let bs = try bSpec(inputs.map { $0?.spec })
+    let (m, n, k) = try dims(a.shape, bs.shape)
     let cs = c.map { broadcastStrides($0.shape, to: [m, n]) }
     let useC = c != nil && beta != 0
+    // B is absent only when the program dropped it after packing: B is then float, so A is too (checked
+    // by outputSpecs) and `blas` reads `packedB`, never this stand-in's data (only its shape).
+    guard let b = inputs[1] ?? (a.dataType == .float && packedB != nil ? TensorView(spec: bs, data: a.data) : nil) else {
+      throw SecateurError.runtime("\(label): B is missing")
+    }
     switch a.dataType {
     case .float:
       blas(Float.self, a, b, c, cs, y, m, n, k, useC, context)
