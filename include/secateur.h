@@ -300,6 +300,15 @@ SCT_API sct_status sct_options_set_memory_limit(sct_options *options, uint64_t b
  * SCT_OUT_OF_MEMORY (over the memory limit), SCT_INVALID_ARGUMENT (NULL). */
 SCT_API sct_status sct_session_create(const sct_model *model, const sct_options *options, sct_session **session);
 
+/* Loads the model file at `path` and compiles it: sct_model_load_file + sct_session_create +
+ * sct_model_release in one call, except that the session owns the model from the start, so each weight a
+ * kernel prepacks is freed once packed instead of staying alive in the caller's model until the session
+ * exists (on ResNet-50 that is ~90 MB less peak memory). Prefer it when the model is loaded only to run.
+ * Ownership: `path` and `options` are read during the call only (NULL options means defaults). *session
+ * receives a new session, freed with sct_session_release.  Threads: any.
+ * Errors: those of sct_model_load_file and of sct_session_create. */
+SCT_API sct_status sct_session_create_from_file(const char *path, const sct_options *options, sct_session **session);
+
 /* Frees a session. Accepts NULL.  Threads: exclusive (no run may be in progress on it). */
 SCT_API void sct_session_release(sct_session *session);
 

@@ -62,6 +62,20 @@ final class SessionHandle: Handle {
   }
 }
 
+/// `sct_status sct_session_create_from_file(const char *path, const sct_options *options, sct_session **session)`
+@c public func sct_session_create_from_file(_ path: UnsafePointer<CChar>?, _ options: OpaquePointer?,
+                                            _ session: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+  guarded("sct_session_create_from_file") {
+    let out = try nonNull(session, "session")
+    out.pointee = nil
+    let p = try string(path, "path")
+    let o = options == nil ? SessionOptions() : try OptionsHandle.from(options, "options").options
+    // The loaded model is referenced only by the session under construction, which consumes it: weights
+    // are released as kernels pack them (see Session.init).
+    out.pointee = try SessionHandle(try Session(model: try ModelLoader.load(path: p), options: o)).opaque()
+  }
+}
+
 /// `void sct_session_release(sct_session *session)`
 @c public func sct_session_release(_ session: OpaquePointer?) {
   Handle.release(session)

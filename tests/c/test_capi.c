@@ -694,6 +694,31 @@ static void test_add_model(void) {
     sct_session_release(s);
 }
 
+/* sct_session_create_from_file: argument and file errors, then the same result as load + create. */
+static void test_session_from_file(void) {
+    sct_session *s = (sct_session *)POISON;
+    EXPECT_ERR(sct_session_create_from_file(NULL, NULL, &s), SCT_INVALID_ARGUMENT, "'path' is NULL");
+    CHECK(s == NULL);
+    EXPECT_ERR(sct_session_create_from_file(add_path, NULL, NULL), SCT_INVALID_ARGUMENT, "'session' is NULL");
+    s = (sct_session *)POISON;
+    EXPECT_ERR(sct_session_create_from_file("/nonexistent/model.onnx", NULL, &s), SCT_IO_ERROR, "model.onnx");
+    CHECK(s == NULL);
+    s = NULL;
+    EXPECT_OK(sct_session_create_from_file(add_path, NULL, &s));
+    if (s == NULL) return;
+    const int64_t shape[2] = {3, 2};
+    float x[6] = {0, 1, 2, 3, 4, 5};
+    const float want[6] = {3, -3, 5, -1, 7, 1}; /* x + 2c, as test_add_model */
+    sct_tensor *xt = NULL, *out = NULL;
+    EXPECT_OK(sct_tensor_wrap(SCT_TYPE_FLOAT, shape, 2, x, sizeof x, &xt));
+    const sct_tensor *inputs[1] = {xt};
+    EXPECT_OK(sct_session_run(s, names1("x"), inputs, 1, NULL, 1, &out));
+    if (out) check_float_output(out, shape, 2, want);
+    sct_tensor_release(out);
+    sct_tensor_release(xt);
+    sct_session_release(s);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s MODEL_DIR\n", argv[0]);
@@ -725,6 +750,7 @@ int main(int argc, char **argv) {
 
     test_model_optimize();
     test_add_model();
+    test_session_from_file();
 
     printf("test_capi: %d checks, %d failures\n", checks, failures);
     return failures == 0 ? 0 : 1;

@@ -94,6 +94,7 @@ _PROTOTYPES = {
     "sct_options_set_optimize": (_status, [_handle, c_int32]),
     "sct_options_set_memory_limit": (_status, [_handle, c_uint64]),
     "sct_session_create": (_status, [_handle, _handle, _out_handle]),
+    "sct_session_create_from_file": (_status, [c_char_p, _handle, _out_handle]),
     "sct_session_release": (None, [_handle]),
     "sct_session_input_count": (_status, [_handle, POINTER(c_size_t)]),
     "sct_session_output_count": (_status, [_handle, POINTER(c_size_t)]),

@@ -132,7 +132,10 @@ class InferenceSession:
     def __init__(self, path_or_bytes, threads: int = 0, optimize: bool = True, memory_limit: int = 0,
                  providers: Iterable[str] | None = None):
         del providers  # accepted for onnxruntime compatibility; Secateur has one CPU provider
-        model = _load_model(path_or_bytes)
+        from_file = not isinstance(path_or_bytes, (bytes, bytearray, memoryview))
+        # A path goes straight to sct_session_create_from_file: the session owns the model, so weights are
+        # freed as they are packed (less peak memory than loading a model handle first).
+        model = None if from_file else _load_model(path_or_bytes)
         options = c_void_p()
         session = c_void_p()
         try:
@@ -140,10 +143,14 @@ class InferenceSession:
             _check(lib.sct_options_set_threads(options, int(threads)))
             _check(lib.sct_options_set_optimize(options, 1 if optimize else 0))
             _check(lib.sct_options_set_memory_limit(options, int(memory_limit)))
-            _check(lib.sct_session_create(model, options, byref(session)))
+            if from_file:
+                _check(lib.sct_session_create_from_file(os.fsencode(path_or_bytes), options, byref(session)))
+            else:
+                _check(lib.sct_session_create(model, options, byref(session)))
         finally:
             lib.sct_options_release(options)
-            lib.sct_model_release(model)
+            if model is not None:
+                lib.sct_model_release(model)
         self._session = session.value
         self._release = weakref.finalize(self, lib.sct_session_release, self._session)
         self._inputs = _value_infos(self._session, lib.sct_session_input_count, lib.sct_session_input_info)
