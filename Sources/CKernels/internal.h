@@ -3,8 +3,8 @@
 #define SECATEUR_CKERNELS_INTERNAL_H
 #include "CKernels.h"
 
-/* Floats of flat output one depthwise / max-pool band holds, and the slack every staged plane and the
- * output buffer carry past their end so the widest vector (16 lanes) may run over (junk lanes only). */
+/* Outputs one depthwise / max-pool band covers at most, and the slack every staged plane (and the
+ * Winograd row buffers) carry past their end so the widest vector (16 lanes) may run over (junk lanes). */
 #define SCT_DW_MAX_OUT 4096
 #define SCT_DW_SLACK 16
 
@@ -15,7 +15,8 @@ typedef struct {
 } sct_dw_plan;
 
 /* Fills `pl` and returns 1 when the geometry fits the staging buffers (SCT_DW_MAX_STAGE floats of
- * phase planes, SCT_DW_MAX_OUT floats of band output) with at least one output row per band; else 0.
+ * phase planes; bands of at most SCT_DW_MAX_OUT outputs, so the rows a band writes stay cache-resident
+ * while its epilogue runs) with at least one output row per band; else 0.
  * Every product is bounded before it is formed (the geometry comes from the model). */
 static inline int sct_dw_make_plan(const sct_dw_geometry *g, sct_dw_plan *pl) {
   if (g->kh < 1 || g->kw < 1 || g->sh < 1 || g->sw < 1 || g->dh < 1 || g->dw < 1 || g->ow < 1 || g->oh < 1) return 0;
