@@ -11,7 +11,7 @@ BENCH_PIP := openvino==2026.4.1
 BENCH_ARGS ?=
 BENCH_CC ?= gcc
 
-.PHONY: bench bench-deps bench-peaks
+.PHONY: bench bench-deps bench-peaks bench-kernels
 
 bench-deps: venv
 	@$(PY) -c "import openvino, sys; sys.exit(openvino.__version__.split('-')[0] != '$(word 2,$(subst ==, ,$(BENCH_PIP)))')" 2>/dev/null \
@@ -29,3 +29,13 @@ $(BENCH_DIR)/sgemm_peak: bench/sgemm_peak.c
 bench: lib bench-deps bench-peaks
 	SECATEUR_LIBRARY=$(CURDIR)/$(CAPI_LIB) $(PY) bench/run.py --models $(BENCH_MODELS) --bin $(BENCH_DIR) \
 	  --out BENCHMARKS.md $(BENCH_ARGS)
+
+# The CKernels microkernels alone on ResNet-50 / MobileNetV2 layer shapes (no runtime build needed).
+# Built with the Swift toolchain's clang, the compiler SwiftPM builds CKernels with (gcc 12 spills the
+# GEMM tile's accumulators and runs it at a third of the speed).
+KERNELS_CC ?= clang
+$(BENCH_DIR)/kernels_micro: bench/kernels_micro.c $(wildcard Sources/CKernels/*.c Sources/CKernels/*.h Sources/CKernels/include/*.h)
+	mkdir -p $(BENCH_DIR)
+	$(KERNELS_CC) -O2 -ISources/CKernels/include -ISources/CKernels bench/kernels_micro.c Sources/CKernels/*.c -o $@ -lm
+bench-kernels: $(BENCH_DIR)/kernels_micro
+	$(BENCH_DIR)/kernels_micro

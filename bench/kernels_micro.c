@@ -1,0 +1,116 @@
+/* kernels_micro.c — the CKernels microkernels alone, on the layer shapes of ResNet-50 and MobileNetV2.
+ * Built by mk/bench.mk (`make bench-kernels`) straight from Sources/CKernels, so a kernel change can be
+ * judged without building the runtime. Times are per-thread CPU time (CLOCK_THREAD_CPUTIME_ID), best of
+ * 20 calls on warm data: on a shared VM, wall time of a 1 ms call swings 2×, CPU time far less — still,
+ * compare variants by alternating runs, not one run against a number from another day.
+ * SECATEUR_ISA=avx2|baseline selects the variant, as for the runtime.
+ * Usage: kernels_micro  -> one line per shape: GFLOP/s, and a weighted total per model. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "CKernels.h"
+
+static double cpu_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* (m, n, k, times per inference): 1×1 convs and the Winograd batched GEMMs (n = 96-tile bands). */
+static const long resnet50_gemm[][4] = {
+    {64, 3136, 64, 1},   {64, 3136, 256, 2},  {256, 3136, 64, 4},  {128, 3136, 256, 1}, {128, 784, 512, 3},
+    {512, 784, 128, 4},  {256, 784, 512, 1},  {256, 196, 1024, 5}, {1024, 196, 256, 6}, {512, 196, 1024, 1},
+    {512, 49, 2048, 2},  {2048, 49, 512, 3},  {64, 96, 64, 128},   {128, 96, 128, 64},  {256, 96, 256, 48},
+    {512, 96, 512, 16}};
+static const long mobilenet_v2_gemm[][4] = {
+    {16, 12544, 32, 1}, {96, 12544, 16, 1}, {24, 3136, 96, 1},  {144, 3136, 24, 2}, {24, 3136, 144, 1},
+    {32, 784, 144, 1},  {192, 784, 32, 3},  {32, 784, 192, 2},  {64, 196, 192, 1},  {384, 196, 64, 4},
+    {64, 196, 384, 3},  {96, 196, 384, 1},  {576, 196, 96, 3},  {96, 196, 576, 2},  {160, 49, 576, 1},
+    {960, 49, 160, 3},  {160, 49, 960, 2},  {320, 49, 960, 1},  {1280, 49, 320, 1}};
+/* (C in, M out, H, kernel, stride, pad): convs through the implicit-im2col GEMM. */
+static const long implicit_convs[][6] = {{3, 32, 224, 3, 2, 1},   {3, 64, 224, 7, 2, 3},  {128, 128, 56, 3, 2, 1},
+                                         {256, 256, 28, 3, 2, 1}, {512, 512, 14, 3, 2, 1}};
+/* (channels, H, stride): MobileNetV2's 3×3 depthwise layers. */
+static const long depthwise[][3] = {{32, 112, 1}, {96, 112, 2}, {144, 56, 1}, {144, 56, 2}, {192, 28, 1},
+                                    {192, 28, 2}, {384, 14, 1}, {576, 14, 1}, {576, 14, 2}, {960, 7, 1}};
+
+static float *filled(long n, int mod) {
+  float *p = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
+  if (!p) exit(1);
+  for (long i = 0; i < n; i++) p[i] = (float)(i % mod) * 0.1f;
+  return p;
+}
+
+static void gemm_set(const char *name, const long (*s)[4], int count) {
+  double total = 0, flops = 0;
+  printf("%s GEMMs (m n k: GFLOP/s)\n", name);
+  for (int i = 0; i < count; i++) {
+    long m = s[i][0], n = s[i][1], k = s[i][2];
+    float *w = filled(m * k, 7), *x = filled(k * n, 5), *y = filled(m * n, 3);
+    float *p = filled(sct_gemm_packed_count(m, k), 2);
+    sct_gemm_pack_f32(m, k, w, p);
+    sct_gemm_epilogue e = {0, 0, 0, 0, -INFINITY, INFINITY};
+    double best = 1e9;
+    for (int r = 0; r < 20; r++) {
+      double t = cpu_now();
+      sct_gemm_f32(0, m, n, k, p, x, n, y, n, &e);
+      t = cpu_now() - t;
+      if (t < best) best = t;
+    }
+    printf("  %5ld %5ld %5ld: %6.1f\n", m, n, k, 2.0 * m * n * k / best * 1e-9);
+    total += best * s[i][3];
+    flops += 2.0 * m * n * k * s[i][3];
+    free(w), free(x), free(y), free(p);
+  }
+  printf("  total %.2f ms, %.1f GFLOP/s\n", total * 1e3, flops / total * 1e-9);
+}
+
+int main(void) {
+  printf("ISA variant: %s\n", sct_ckernels_isa() == 2 ? "AVX-512" : sct_ckernels_isa() == 1 ? "AVX2+FMA" : "baseline");
+  gemm_set("ResNet-50", resnet50_gemm, sizeof resnet50_gemm / sizeof resnet50_gemm[0]);
+  gemm_set("MobileNetV2", mobilenet_v2_gemm, sizeof mobilenet_v2_gemm / sizeof mobilenet_v2_gemm[0]);
+
+  printf("implicit-im2col convs (C M H kernel stride: ms, GFLOP/s)\n");
+  for (unsigned i = 0; i < sizeof implicit_convs / sizeof implicit_convs[0]; i++) {
+    const long *c = implicit_convs[i];
+    long C = c[0], M = c[1], H = c[2], K = c[3], S = c[4], P = c[5];
+    long OH = (H + 2 * P - K) / S + 1, k = C * K * K, n = OH * OH;
+    float *x = filled(C * H * H, 7), *w = filled(M * k, 5), *y = filled(M * n, 3);
+    float *p = filled(sct_gemm_packed_count(M, k), 2);
+    sct_gemm_pack_f32(M, k, w, p);
+    sct_conv_geometry g = {C, H, H, OH, OH, K, K, S, S, 1, 1, P, P};
+    sct_gemm_epilogue e = {0, 0, 0, 0, -INFINITY, INFINITY};
+    double best = 1e9;
+    for (int r = 0; r < 20; r++) {
+      double t = cpu_now();
+      sct_conv_gemm_f32(0, M, 0, n, p, x, &g, y, n, &e);
+      t = cpu_now() - t;
+      if (t < best) best = t;
+    }
+    printf("  %4ld %4ld %4ld %ldx%ld s%ld: %7.3f ms %6.1f\n", C, M, H, K, K, S, best * 1e3, 2.0 * M * n * k / best * 1e-9);
+    free(x), free(w), free(y), free(p);
+  }
+
+  printf("depthwise 3x3 + ReLU6 (C H stride: ms, ns per plane)\n");
+  double dw_total = 0;
+  for (unsigned i = 0; i < sizeof depthwise / sizeof depthwise[0]; i++) {
+    long C = depthwise[i][0], H = depthwise[i][1], S = depthwise[i][2], OH = (H + 2 - 3) / S + 1;
+    float *x = filled(C * H * H, 7), *y = filled(C * OH * OH, 3), *w = filled(C * 9, 5), *sc = filled(C, 1), *bi = filled(C, 3);
+    sct_dw_geometry g = {H, H, OH, OH, 3, 3, S, S, 1, 1, 1, 1};
+    sct_dw_planes_epilogue e = {sc, bi, 0, 0.0f, 6.0f};
+    double best = 1e9;
+    for (int r = 0; r < 30; r++) {
+      double t = cpu_now();
+      sct_dwconv2d_planes_f32(x, w, y, &g, &e, C, 0, C);
+      t = cpu_now() - t;
+      if (t < best) best = t;
+    }
+    printf("  %4ld %4ld s%ld: %7.3f ms %7.1f\n", C, H, S, best * 1e3, best * 1e9 / C);
+    dw_total += best;
+    free(x), free(y), free(w), free(sc), free(bi);
+  }
+  printf("  total %.3f ms (each layer once)\n", dw_total * 1e3);
+  return 0;
+}
