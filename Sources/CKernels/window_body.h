@@ -30,59 +30,68 @@ static inline void FN(window_fill)(float *d, long n, float pad) {
   for (; i < n; i++) d[i] = pad;
 }
 
+/* One input row split into its two stride-2 column phases d0 (even padded columns) and d1 (odd), P each.
+ * Narrow rows (≤ 8 vectors): the padded row is built once in `row` (pads, the input by vector copy, pads)
+ * and split by vector deinterleave (VDEINT2) — scalar gathers at the row edges made MobileNet's 14 → 7
+ * stride-2 layers 4× slower per output than the stride-1 ones. Wider rows deinterleave straight from the
+ * input and gather only the edges (there the extra pass through `row` cost more than the edges). Each
+ * phase row is written exactly: Winograd's input transform stages through here with its planes packed
+ * back to back, no slack. */
+static inline void FN(window_split_row)(float *d0, float *d1, const float *src, const sct_dw_geometry *g,
+                                        long P, long lo0, long hi0, long lo1, long hi1, float pad) {
+  const long pw = g->pw;
+  if (g->iw <= 8 * LANES) {
+    float row[2 * (SCT_DW_MAX_STAGE / 2) + 4 * SCT_DW_SLACK] __attribute__((aligned(64)));
+    const long len = 2 * P; /* padded columns the two phases read */
+    const long lead = pw < len ? pw : len, n = g->iw < len - lead ? g->iw : len - lead;
+    FN(window_fill)(row, lead, pad);
+    long i = 0;
+    for (; i + LANES <= n; i += LANES) VSTORE(row + lead + i, VLOAD(src + i));
+    if (i < n) VSTORE(row + lead + i, VLOADN(src + i, n - i));
+    FN(window_fill)(row + lead + n, len - lead - n + 2 * LANES, pad);
+    long c = 0;
+    for (; c + LANES <= P; c += LANES) {
+      VEC even, odd;
+      VDEINT2(row + 2 * c, even, odd);
+      VSTORE(d0 + c, even);
+      VSTORE(d1 + c, odd);
+    }
+    if (c < P) {
+      VEC even, odd;
+      VDEINT2(row + 2 * c, even, odd);
+      VSTOREN(d0 + c, even, P - c);
+      VSTOREN(d1 + c, odd, P - c);
+    }
+    return;
+  }
+  const long lo = lo0 > lo1 ? lo0 : lo1, hi = hi0 < hi1 ? hi0 : hi1;
+  FN(window_fill)(d0, lo0, pad);
+  FN(window_fill)(d1, lo1, pad);
+  for (long i = lo0; i < lo && i < hi0; i++) d0[i] = src[2 * i - pw];
+  for (long i = lo1; i < lo && i < hi1; i++) d1[i] = src[2 * i + 1 - pw];
+  long i = lo;
+  for (; i + LANES <= hi; i += LANES) {
+    VEC even, odd;
+    VDEINT2(src + 2 * i - pw, even, odd);
+    VSTORE(d0 + i, even);
+    VSTORE(d1 + i, odd);
+  }
+  for (long k = i > lo0 ? i : lo0; k < hi0; k++) d0[k] = src[2 * k - pw];
+  for (long k = i > lo1 ? i : lo1; k < hi1; k++) d1[k] = src[2 * k + 1 - pw];
+  FN(window_fill)(d0 + hi0, P - hi0, pad);
+  FN(window_fill)(d1 + hi1, P - hi1, pad);
+}
+
 /* Stages the padded input rows of the band starting at output row oh0 into the phase planes.
  * Stride 2 (every MobileNet downsampling layer) splits each row into both column phases in one vector
  * pass (VDEINT2); a scalar gather per element was a fifth of the depthwise time. */
 static inline void FN(window_stage)(float *stage, const float *x, const sct_dw_geometry *g,
                                     const sct_dw_plan *pl, long oh0, long rows_per_phase, float pad) {
   const long sh = g->sh, sw = g->sw, P = pl->pitch, S = pl->plane, pw = g->pw;
-  if (sw == 2 && g->iw <= 8 * LANES) {
-    /* Each padded row is built once in `row` (pads, then the input row by vector copy, then pads) and
-     * split into both column phases by vector deinterleave (VDEINT2): no per-element bounds, so a 14-wide
-     * row costs a few vector operations (scalar gathers at the row edges made MobileNet's 14 → 7
-     * stride-2 layers 4× slower per output than the stride-1 ones). Each phase row is written exactly:
-     * Winograd's input transform stages through here with its planes packed back to back, no slack.
-     * Wider rows take the direct path below (the extra pass through `row` cost more than the edges). */
-    float row[2 * (SCT_DW_MAX_STAGE / 2) + 4 * SCT_DW_SLACK] __attribute__((aligned(64)));
-    const long len = 2 * P; /* padded columns the two phases read */
-    for (long a = 0; a < sh; a++) {
-      for (long t = 0; t < rows_per_phase; t++) {
-        long ih = (oh0 + t) * sh + a - g->ph;
-        float *d0 = stage + (a * 2) * S + t * P, *d1 = d0 + S;
-        if (ih < 0 || ih >= g->ih) {
-          FN(window_fill)(d0, P, pad);
-          FN(window_fill)(d1, P, pad);
-          continue;
-        }
-        const float *src = x + ih * g->iw;
-        const long lead = pw < len ? pw : len, n = g->iw < len - lead ? g->iw : len - lead;
-        FN(window_fill)(row, lead, pad);
-        long i = 0;
-        for (; i + LANES <= n; i += LANES) VSTORE(row + lead + i, VLOAD(src + i));
-        if (i < n) VSTORE(row + lead + i, VLOADN(src + i, n - i));
-        FN(window_fill)(row + lead + n, len - lead - n + 2 * LANES, pad);
-        long c = 0;
-        for (; c + LANES <= P; c += LANES) {
-          VEC even, odd;
-          VDEINT2(row + 2 * c, even, odd);
-          VSTORE(d0 + c, even);
-          VSTORE(d1 + c, odd);
-        }
-        if (c < P) {
-          VEC even, odd;
-          VDEINT2(row + 2 * c, even, odd);
-          VSTOREN(d0 + c, even, P - c);
-          VSTOREN(d1 + c, odd, P - c);
-        }
-      }
-    }
-    return;
-  }
   if (sw == 2) {
     long lo0, hi0, lo1, hi1;
     FN(window_span)(g, 0, P, &lo0, &hi0);
     FN(window_span)(g, 1, P, &lo1, &hi1);
-    const long lo = lo0 > lo1 ? lo0 : lo1, hi = hi0 < hi1 ? hi0 : hi1;
     for (long a = 0; a < sh; a++) {
       for (long t = 0; t < rows_per_phase; t++) {
         long ih = (oh0 + t) * sh + a - g->ph;
@@ -92,22 +101,7 @@ static inline void FN(window_stage)(float *stage, const float *x, const sct_dw_g
           FN(window_fill)(d1, P, pad);
           continue;
         }
-        const float *src = x + ih * g->iw;
-        FN(window_fill)(d0, lo0, pad);
-        FN(window_fill)(d1, lo1, pad);
-        for (long i = lo0; i < lo && i < hi0; i++) d0[i] = src[2 * i - pw];
-        for (long i = lo1; i < lo && i < hi1; i++) d1[i] = src[2 * i + 1 - pw];
-        long i = lo;
-        for (; i + LANES <= hi; i += LANES) {
-          VEC even, odd;
-          VDEINT2(src + 2 * i - pw, even, odd);
-          VSTORE(d0 + i, even);
-          VSTORE(d1 + i, odd);
-        }
-        for (long k = i > lo0 ? i : lo0; k < hi0; k++) d0[k] = src[2 * k - pw];
-        for (long k = i > lo1 ? i : lo1; k < hi1; k++) d1[k] = src[2 * k + 1 - pw];
-        FN(window_fill)(d0 + hi0, P - hi0, pad);
-        FN(window_fill)(d1 + hi1, P - hi1, pad);
+        FN(window_split_row)(d0, d1, x + ih * g->iw, g, P, lo0, hi0, lo1, hi1, pad);
       }
     }
     return;
@@ -153,15 +147,17 @@ static inline VEC FN(window_epi)(VEC a, VEC sc, VEC bi, VEC lo, VEC hi, const fl
 
 /* Computes output rows [0, R) of the staged band (output row oh0 + r at flat index r · P) straight into
  * the plane yo (row stride ow), epilogue applied in registers. A row's partial last vector is stored
- * whole when another row of the plane follows (its junk lanes land on the next row, written afterwards),
- * masked only on the plane's last row: a 7- or 14-wide plane costs one plain store per row. */
+ * whole while it stays inside the plane (its junk lanes land on later rows, written afterwards), masked
+ * only where it would cross the plane's end: a 7- or 14-wide plane costs about one plain store per row.
+ * Never past the plane: the next plane may belong to another thread, or be past the tensor's end (a
+ * 16-lane store from the 6th row of a 7 × 7 plane reaches 2 floats into the next one). */
 #define SCT_WINDOW_ROWS(EXPR)                                                                           \
   for (long r = 0; r < R; r++) {                                                                        \
     float *yr = yo + (oh0 + r) * ow;                                                                    \
     const float *rr = res ? res + (oh0 + r) * ow : NULL;                                                \
-    const int more = oh0 + r + 1 < oh;                                                                  \
+    const long plane_left = out_plane - (oh0 + r) * ow;                                                 \
     for (long ox = 0; ox < ow; ox += LANES) {                                                           \
-      const long i = r * P + ox, cnt = (ow - ox < LANES && !more) ? ow - ox : LANES;                    \
+      const long i = r * P + ox, cnt = plane_left - ox < LANES ? plane_left - ox : LANES;               \
       VEC a = EXPR;                                                                                     \
       if (conv) a = FN(window_epi)(a, sc, bi, lo, hi, rr ? rr + ox : NULL, cnt);                        \
       if (cnt == LANES) VSTORE(yr + ox, a);                                                             \
