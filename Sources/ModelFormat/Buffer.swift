@@ -16,18 +16,9 @@ public final class Buffer: @unchecked Sendable {
   private let ownsMemory: Bool
 
   /// Allocates `count` zeroed bytes, 64-byte aligned. Throws instead of trapping when the allocation fails.
-  public init(zeroedCount count: Int) throws {
-    guard count >= 0 else { throw SecateurError(.outOfMemory, "cannot allocate a negative byte count \(count)") }
-    var p: UnsafeMutableRawPointer? = nil
-    let rc = posix_memalign(&p, 64, max(count, 64))
-    guard rc == 0, let base = p else {
-      throw SecateurError(.outOfMemory, "allocation of \(count) bytes failed")
-    }
-    memset(base, 0, max(count, 64))
-    self.baseAddress = base
-    self.count = count
-    self.owner = nil
-    self.ownsMemory = true
+  public convenience init(zeroedCount count: Int) throws {
+    try self.init(uninitializedCount: count)
+    memset(baseAddress, 0, max(count, 64))
   }
 
   /// Allocates `count` bytes, 64-byte aligned, left uninitialized: for a caller about to overwrite

@@ -19,31 +19,25 @@ enum CheckerCopy {
   static func elidingWeights(_ storage: Buffer) throws -> [UInt8] {
     var r = ProtoReader(storage: storage, range: 0..<storage.count, context: "ModelProto")
     var w = ProtoWriter()
-    while true {
-      let start = r.position
-      guard let (field, wire) = try r.nextField() else { break }
-      if field == 7, wire == .lengthDelimited {  // ModelProto.graph
-        var g = try r.readMessage("GraphProto")
-        var sub = ProtoWriter()
-        try graph(&g, &sub)
-        w.bytesField(7, sub.bytes)
-      } else {
-        try r.skip(wire)
-        append(storage, start..<r.position, to: &w)
-      }
+    // ModelProto.graph (7) → GraphProto.initializer (5) → TensorProto: everything else verbatim.
+    try copy(&r, &w, rewriting: 7, "GraphProto") { g, sub in
+      try copy(&g, &sub, rewriting: 5, "TensorProto") { t, tsub in try tensor(&t, &tsub) }
     }
     return w.bytes
   }
 
-  private static func graph(_ r: inout ProtoReader, _ w: inout ProtoWriter) throws {
+  /// Copies the fields of the message `r` reads into `w` verbatim, except length-delimited field `field`,
+  /// whose sub-message is re-encoded by `body`.
+  private static func copy(_ r: inout ProtoReader, _ w: inout ProtoWriter, rewriting field: Int, _ context: String,
+                           _ body: (inout ProtoReader, inout ProtoWriter) throws -> Void) throws {
     while true {
       let start = r.position
-      guard let (field, wire) = try r.nextField() else { return }
-      if field == 5, wire == .lengthDelimited {  // GraphProto.initializer
-        var t = try r.readMessage("TensorProto")
+      guard let (f, wire) = try r.nextField() else { return }
+      if f == field, wire == .lengthDelimited {
+        var m = try r.readMessage(context)
         var sub = ProtoWriter()
-        try tensor(&t, &sub)
-        w.bytesField(5, sub.bytes)
+        try body(&m, &sub)
+        w.bytesField(field, sub.bytes)
       } else {
         try r.skip(wire)
         append(r.storage, start..<r.position, to: &w)

@@ -65,21 +65,35 @@ extension ConvKernel {
                      _ residual: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, _ context: RunContext) throws {
     let pool = context.pool, ep = epilogue
     let os = s.outCount, k = s.k, mg = s.mg, groups = s.group
-    let pointwise = s.isPointwise
-    if !pointwise && s.isPlanar {
-      try runImplicitGemm(s, x, w, bias, residual, y, context)
-      return
+    // Where a task's GEMM reads its columns from: the input itself (1×1), the implicit im2col matrix
+    // gathered by CKernels straight into its panels (1-D/2-D: no buffer written and read back — the
+    // explicit im2col held ResNet-50's stem and stride-2 3×3 layers to half of onnxruntime's speed), or an
+    // im2col slice in the workspace (3-D).
+    enum Columns { case input, implicit(sct_conv_geometry), im2col(UnsafeMutablePointer<Float>) }
+    let columns: Columns
+    if s.isPointwise {
+      columns = .input
+    } else if s.isPlanar {
+      let g = s.geo
+      columns = .implicit(sct_conv_geometry(c: s.cg, ih: g.inSize[1], iw: g.inSize[2], oh: g.outSize[1], ow: g.outSize[2],
+                                            kh: g.kernel[1], kw: g.kernel[2], sh: g.strides[1], sw: g.strides[2],
+                                            dh: g.dilations[1], dw: g.dilations[2], ph: g.padsBegin[1], pw: g.padsBegin[2]))
+    } else {
+      guard let col = context.workspace?.assumingMemoryBound(to: Float.self) else {
+        throw SecateurError.runtime("\(label): missing workspace")
+      }
+      columns = .im2col(col)
     }
-    guard pointwise || context.workspace != nil else { throw SecateurError.runtime("\(label): missing workspace") }
-    let col = context.workspace?.assumingMemoryBound(to: Float.self)
+    var explicitIm2col = false
+    if case .im2col = columns { explicitIm2col = true }
     let mr = sct_gemm_mr(), panels = (mg + mr - 1) / mr
     let threads = pool.threadCount
     let target = threads == 1 ? 1 : threads * 3
-    // im2col columns are produced and consumed tile by tile, each tile's K × width slice sized to stay
-    // in L2 (≤ 512 KiB): the whole-image buffer (7 MB on ResNet-50's 56×56 layers) went to memory and back.
-    let l2Tiles = pointwise ? 1 : min((os + 47) / 48, max(1, (k * os * 4) / (512 << 10)))
+    // Explicit im2col columns are produced and consumed tile by tile, each tile's K × width slice sized to
+    // stay in L2 (≤ 512 KiB): the whole-image buffer (7 MB on ResNet-50's 56×56 layers) went to memory and back.
+    let l2Tiles = explicitIm2col ? min((os + 47) / 48, max(1, (k * os * 4) / (512 << 10))) : 1
     let tiles = max(l2Tiles, min((os + 47) / 48, (target + groups - 1) / groups))
-    let mBlocks = pointwise ? max(1, min(panels, (target + groups * tiles - 1) / (groups * tiles))) : 1
+    let mBlocks = explicitIm2col ? 1 : max(1, min(panels, (target + groups * tiles - 1) / (groups * tiles)))
     let (lo, hi) = ep.clampBounds ?? (-.infinity, .infinity)
     let unfusedActivation = ep.clampBounds == nil
     let geo = s.geo, stride = gemmGroupStride
@@ -95,62 +109,24 @@ extension ConvKernel {
           let m0 = min(mg, panels * mb / mBlocks * mr), m1 = min(mg, panels * (mb + 1) / mBlocks * mr)
           let width = c1 - c0
           if width <= 0 || m1 <= m0 { return }
-          let b: UnsafePointer<Float>, ldb: Int
-          if pointwise {
-            b = xn + g * s.cg * s.inCount + c0; ldb = os
-          } else {
-            let slice = col! + g * k * os + k * c0
-            im2col(geo, xn + g * s.cg * s.inCount, channels: s.cg, slice, c0, c1)
-            b = UnsafePointer(slice); ldb = width
-          }
-          let yc = yn + g * mg * os + c0
+          let xg = xn + g * s.cg * s.inCount, wg = w + g * stride, yg = yn + g * mg * os
+          let rg = residual.map { $0 + n * s.m * os + g * mg * os }
           var e = sct_gemm_epilogue(scale: scale.map { $0 + g * mg }, bias: bias.map { $0 + g * mg },
-                                    residual: residual.map { $0 + n * s.m * os + g * mg * os + c0 }, ldr: os, lo: lo, hi: hi)
-          sct_gemm_f32(m0, m1, width, k, w + g * stride, b, ldb, yc, os, &e)
-          if unfusedActivation {
-            for m in m0..<m1 { ep.activation.apply(yc + m * os, count: width) }
+                                    residual: rg.map { $0 + c0 }, ldr: os, lo: lo, hi: hi)
+          switch columns {
+          case .input:
+            sct_gemm_f32(m0, m1, width, k, wg, xg + c0, os, yg + c0, os, &e)
+          case .implicit(var cg):  // a per-task copy: the C call takes a pointer, tasks run concurrently
+            // Columns are absolute output positions here, so y and the residual are passed at the group's base.
+            e.residual = rg
+            sct_conv_gemm_f32(m0, m1, c0, c1, wg, xg, &cg, yg, os, &e)
+          case .im2col(let col):
+            let slice = col + g * k * os + k * c0
+            im2col(geo, xg, channels: s.cg, slice, c0, c1)
+            sct_gemm_f32(m0, m1, width, k, wg, slice, width, yg + c0, os, &e)
           }
-        }
-      }
-    }
-  }
-
-  /// A planar (1-D/2-D) conv over packed weights as GEMM on the implicit im2col matrix (CKernels gathers the
-  /// image straight into its panels): no im2col buffer is written and read back. ResNet-50's stem and
-  /// stride-2 3×3 layers ran at half of onnxruntime's speed through the explicit im2col.
-  private func runImplicitGemm(_ s: ConvShape, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
-                               _ bias: UnsafePointer<Float>?, _ residual: UnsafePointer<Float>?,
-                               _ y: UnsafeMutablePointer<Float>, _ context: RunContext) throws {
-    let pool = context.pool, ep = epilogue
-    let os = s.outCount, mg = s.mg, groups = s.group, g = s.geo
-    let mr = sct_gemm_mr(), panels = (mg + mr - 1) / mr
-    let target = pool.threadCount == 1 ? 1 : pool.threadCount * 3
-    let tiles = max(1, min((os + 47) / 48, (target + groups - 1) / groups))
-    let mBlocks = max(1, min(panels, (target + groups * tiles - 1) / (groups * tiles)))
-    let (lo, hi) = ep.clampBounds ?? (-.infinity, .infinity)
-    let unfusedActivation = ep.clampBounds == nil
-    let stride = gemmGroupStride
-    let geometry = sct_conv_geometry(c: s.cg, ih: g.inSize[1], iw: g.inSize[2], oh: g.outSize[1], ow: g.outSize[2],
-                                     kh: g.kernel[1], kw: g.kernel[2], sh: g.strides[1], sw: g.strides[2],
-                                     dh: g.dilations[1], dw: g.dilations[2], ph: g.padsBegin[1], pw: g.padsBegin[2])
-    try (ep.scale ?? []).withUnsafeBufferPointer { scaleBuf in
-      let scale = ep.scale == nil ? nil : scaleBuf.baseAddress
-      guard ep.scale == nil || scaleBuf.count >= s.m else { throw SecateurError.runtime("\(label): folded scale has \(scaleBuf.count) values for \(s.m) channels") }
-      for n in 0..<s.n {
-        let xn = x + n * s.c * s.inCount
-        let yn = y + n * s.m * os
-        pool.parallelFor(groups * tiles * mBlocks) { task in
-          let mb = task % mBlocks, t = (task / mBlocks) % tiles, gi = task / (mBlocks * tiles)
-          let c0 = os * t / tiles, c1 = os * (t + 1) / tiles
-          let m0 = min(mg, panels * mb / mBlocks * mr), m1 = min(mg, panels * (mb + 1) / mBlocks * mr)
-          if c1 <= c0 || m1 <= m0 { return }
-          let yg = yn + gi * mg * os
-          var geo = geometry  // a per-task copy: the C call takes a pointer, tasks run concurrently
-          var e = sct_gemm_epilogue(scale: scale.map { $0 + gi * mg }, bias: bias.map { $0 + gi * mg },
-                                    residual: residual.map { $0 + n * s.m * os + gi * mg * os }, ldr: os, lo: lo, hi: hi)
-          sct_conv_gemm_f32(m0, m1, c0, c1, w + gi * stride, xn + gi * s.cg * s.inCount, &geo, yg, os, &e)
           if unfusedActivation {
-            for m in m0..<m1 { ep.activation.apply(yg + m * os + c0, count: c1 - c0) }
+            for m in m0..<m1 { ep.activation.apply(yg + m * os + c0, count: width) }
           }
         }
       }
