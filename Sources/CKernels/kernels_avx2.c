@@ -27,12 +27,31 @@ static inline __m256i sct_mask8(long n) {
 }
 #define VLOADN(p, n) _mm256_maskload_ps(p, sct_mask8(n))
 #define VSTOREN(p, v, n) _mm256_maskstore_ps(p, sct_mask8(n), v)
+/* Lanes t with 0 ≤ off + t < n read p[off + t], the others are `padv`; masked-off lanes are not accessed. */
+static inline __m256 sct_load_range8(const float *p, long off, long n, __m256 padv) {
+  long a = -off, b = n - off; /* valid lanes [a, b) */
+  if (a <= 0 && b >= 8) return _mm256_loadu_ps(p + off);
+  if (a < 0) a = 0;
+  if (b > 8) b = 8;
+  if (b <= a) return padv;
+  const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i m = _mm256_and_si256(_mm256_cmpgt_epi32(idx, _mm256_set1_epi32((int)a - 1)),
+                                     _mm256_cmpgt_epi32(_mm256_set1_epi32((int)b), idx));
+  const __m256 v = _mm256_maskload_ps((const float *)((__UINTPTR_TYPE__)p + (__UINTPTR_TYPE__)(off * 4)), m);
+  return _mm256_blendv_ps(padv, v, _mm256_castsi256_ps(m));
+}
+#define VLOADR(p, off, n, padv) sct_load_range8(p, off, n, padv)
+/* Even and odd elements of the 2·LANES floats lo_, hi_ (registers). */
+#define VDEINT2R(lo_, hi_, even, odd)                                                                   \
+  do {                                                                                                  \
+    even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo_, hi_, 0x88)), 0xD8)); \
+    odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo_, hi_, 0xDD)), 0xD8)); \
+  } while (0)
 /* Even and odd elements of 2·LANES consecutive floats at p. */
 #define VDEINT2(p, even, odd)                                                                           \
   do {                                                                                                  \
-    __m256 lo_ = _mm256_loadu_ps(p), hi_ = _mm256_loadu_ps((p) + 8);                                    \
-    even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo_, hi_, 0x88)), 0xD8)); \
-    odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo_, hi_, 0xDD)), 0xD8)); \
+    __m256 l2_ = _mm256_loadu_ps(p), h2_ = _mm256_loadu_ps((p) + 8);                                    \
+    VDEINT2R(l2_, h2_, even, odd);                                                                      \
   } while (0)
 /* Stores even / odd interleaved: p[2i] = even[i], p[2i + 1] = odd[i] (2·LANES floats). */
 #define VINT2(p, even, odd)                                                                             \

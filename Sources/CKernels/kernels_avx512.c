@@ -24,12 +24,28 @@
 #define SUFFIX avx512
 #define VLOADN(p, n) _mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1), p)
 #define VSTOREN(p, v, n) _mm512_mask_storeu_ps(p, (__mmask16)((1u << (n)) - 1), v)
+/* Lanes t with 0 ≤ off + t < n read p[off + t], the others are `padv`; masked-off lanes are not accessed. */
+static inline __m512 sct_load_range16(const float *p, long off, long n, __m512 padv) {
+  long a = -off, b = n - off; /* valid lanes [a, b) */
+  if (a <= 0 && b >= 16) return _mm512_loadu_ps(p + off);
+  if (a < 0) a = 0;
+  if (b > 16) b = 16;
+  if (b <= a) return padv;
+  const __mmask16 m = (__mmask16)(((1u << b) - 1) & ~((1u << a) - 1));
+  return _mm512_mask_loadu_ps(padv, m, (const float *)((__UINTPTR_TYPE__)p + (__UINTPTR_TYPE__)(off * 4)));
+}
+#define VLOADR(p, off, n, padv) sct_load_range16(p, off, n, padv)
+/* Even and odd elements of the 2·LANES floats lo_, hi_ (registers). */
+#define VDEINT2R(lo_, hi_, even, odd)                                                                   \
+  do {                                                                                                  \
+    even = _mm512_permutex2var_ps(lo_, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), hi_); \
+    odd = _mm512_permutex2var_ps(lo_, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), hi_); \
+  } while (0)
 /* Even and odd elements of 2·LANES consecutive floats at p. */
 #define VDEINT2(p, even, odd)                                                                           \
   do {                                                                                                  \
-    __m512 lo_ = _mm512_loadu_ps(p), hi_ = _mm512_loadu_ps((p) + 16);                                   \
-    even = _mm512_permutex2var_ps(lo_, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), hi_); \
-    odd = _mm512_permutex2var_ps(lo_, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), hi_); \
+    __m512 l2_ = _mm512_loadu_ps(p), h2_ = _mm512_loadu_ps((p) + 16);                                   \
+    VDEINT2R(l2_, h2_, even, odd);                                                                      \
   } while (0)
 /* Stores even / odd interleaved: p[2i] = even[i], p[2i + 1] = odd[i] (2·LANES floats). */
 #define VINT2(p, even, odd)                                                                             \

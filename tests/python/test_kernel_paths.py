@@ -128,6 +128,8 @@ def depthwise_family() -> Family:
         (2, (64, 600), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1)),    # wide: many staging bands + short last one
         (2, (61, 57), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1)),
         (1, (3, 5000), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1)),    # wider than the staging: fallback loop
+        (2, (9, 301), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1)),     # wide stride-2 rows: many split vectors
+        (2, (10, 17), (3, 3), (1, 3), (1, 1), (1, 2, 1, 2)),     # column stride 3: per-element gather
     ]
     for i, (c, hw, k, s, d, p) in enumerate(cases):
         tag = f"dw{i}_c{c}_{hw[0]}x{hw[1]}_k{k[0]}x{k[1]}_s{s[0]}{s[1]}_d{d[0]}{d[1]}"
@@ -192,6 +194,7 @@ def maxpool_family() -> Family:
         (2, (9, 9), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 0),
         (2, (21, 19), (3, 3), (3, 2), (2, 2), (2, 1, 1, 2), 0),
         (1, (7, 300), (5, 5), (1, 1), (1, 1), (2, 2, 2, 2), 0),
+        (2, (9, 150), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1), 1),   # wide stride-2 rows, −∞ pads, ceil
     ]
     for i, (c, hw, k, s, d, p, ceil) in enumerate(cases):
         f.maxpool(f"pool{i}_{hw[0]}x{hw[1]}_k{k[0]}_s{s[0]}{s[1]}_d{d[0]}_ceil{ceil}", c, hw, k, s, d, p, ceil)
