@@ -160,33 +160,32 @@ static inline void FN(conv_pack_panel)(const float *x, const sct_conv_geometry *
         for (long i = 0; i < run; i++) d[i] = 0.0f;
         continue;
       }
-      /* Position ow0 + i reads column (ow0 + i)·sw + off: valid for i in [a, b). */
-      const long c0 = ow0 * sw + off;
-      long a = c0 >= 0 ? 0 : (-c0 + sw - 1) / sw;
-      long b = g->iw - c0 <= 0 ? 0 : (g->iw - c0 + sw - 1) / sw;
-      if (a > run) a = run;
-      if (b > run) b = run;
-      if (b < a) b = a;
-      const float *src = xc + ih * g->iw + c0;
-      for (long i = 0; i < a; i++) d[i] = 0.0f;
+      /* Position ow0 + i reads column (ow0 + i)·sw + off of the row, zero outside [0, iw): loads masked to
+       * the row (VLOADR) handle both edges, so a run is whole vectors plus one masked store. */
+      const float *row = xc + ih * g->iw;
+      const long c0 = ow0 * sw + off, iw = g->iw;
+      const VEC zero = VZERO();
       if (sw == 1) {
-        long i = a;
-        for (; i + LANES <= b; i += LANES) VSTORE(d + i, VLOAD(src + i));
-        for (; i < b; i++) d[i] = src[i];
-      } else if (sw == 2) {
-        /* Even columns by vector deinterleave; `i + LANES < b` keeps the odd lanes' reads inside the row. */
-        long i = a;
-        for (; i + LANES < b; i += LANES) {
-          VEC even, odd;
-          VDEINT2(src + 2 * i, even, odd);
-          (void)odd;
-          VSTORE(d + i, even);
+        for (long i = 0; i < run; i += LANES) {
+          const VEC v = VLOADR(row, c0 + i, iw, zero);
+          if (i + LANES <= run) VSTORE(d + i, v);
+          else VSTOREN(d + i, v, run - i);
         }
-        for (; i < b; i++) d[i] = src[2 * i];
+      } else if (sw == 2) {
+        for (long i = 0; i < run; i += LANES) {
+          const VEC lo = VLOADR(row, c0 + 2 * i, iw, zero), hi = VLOADR(row, c0 + 2 * i + LANES, iw, zero);
+          VEC even, odd;
+          VDEINT2R(lo, hi, even, odd);
+          (void)odd;
+          if (i + LANES <= run) VSTORE(d + i, even);
+          else VSTOREN(d + i, even, run - i);
+        }
       } else {
-        for (long i = a; i < b; i++) d[i] = src[i * sw];
+        for (long i = 0; i < run; i++) {
+          const long col = c0 + i * sw;
+          d[i] = col >= 0 && col < iw ? row[col] : 0.0f;
+        }
       }
-      for (long i = b; i < run; i++) d[i] = 0.0f;
     }
     for (long c = cols; c < GEMM_NR; c++) dst[c] = 0.0f;
     if (++q == g->kw) {

@@ -117,7 +117,7 @@ import Testing
   }
   /// The implicit-im2col conv GEMM on output channels [mr, m) and output positions [5, oh·ow − 4):
   /// nothing else of y may change, and the values match a direct convolution.
-  @Test(arguments: [(3, 13, 9, 3, 1, 1), (7, 11, 12, 3, 2, 1), (5, 17, 10, 5, 2, 2)])
+  @Test(arguments: [(3, 13, 9, 3, 1, 1), (7, 11, 12, 3, 2, 1), (5, 17, 10, 5, 2, 2), (4, 9, 11, 3, 3, 1), (3, 8, 40, 7, 2, 3)])
   func convGemmWritesOnlyItsRowsAndPositions(shape: (Int, Int, Int, Int, Int, Int)) {
     let (c, m, size, k, s, pad) = shape
     let outSize = (size + 2 * pad - k) / s + 1, positions = outSize * outSize

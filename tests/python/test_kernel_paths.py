@@ -160,6 +160,7 @@ def conv_family() -> Family:
         # gather resumes mid-channel at each block.
         (40, 14, (12, 13), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1), 1),
         (29, 11, (11, 12), (3, 3), (2, 2), (2, 2), (2, 1, 2, 1), 1),  # strided and dilated
+        (5, 7, (13, 20), (3, 3), (1, 3), (1, 1), (1, 1, 1, 1), 1),    # column stride 3: per-element gather
         # 3×3 stride 1 with ≥ 8 channels in and out: the Winograd F(2×2, 3×3) path.
         (8, 8, (3, 3), (3, 3), (1, 1), (1, 1), (0, 0, 0, 0), 1),      # a single output pixel
         (9, 10, (41, 70), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1),   # several bands, short last band
