@@ -47,12 +47,6 @@ static inline __m256 sct_load_range8(const float *p, long off, long n, __m256 pa
     even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo_, hi_, 0x88)), 0xD8)); \
     odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo_, hi_, 0xDD)), 0xD8)); \
   } while (0)
-/* Even and odd elements of 2·LANES consecutive floats at p. */
-#define VDEINT2(p, even, odd)                                                                           \
-  do {                                                                                                  \
-    __m256 l2_ = _mm256_loadu_ps(p), h2_ = _mm256_loadu_ps((p) + 8);                                    \
-    VDEINT2R(l2_, h2_, even, odd);                                                                      \
-  } while (0)
 /* Stores even / odd interleaved: p[2i] = even[i], p[2i + 1] = odd[i] (2·LANES floats). */
 #define VINT2(p, even, odd)                                                                             \
   do {                                                                                                  \

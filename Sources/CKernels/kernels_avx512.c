@@ -41,12 +41,6 @@ static inline __m512 sct_load_range16(const float *p, long off, long n, __m512 p
     even = _mm512_permutex2var_ps(lo_, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), hi_); \
     odd = _mm512_permutex2var_ps(lo_, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), hi_); \
   } while (0)
-/* Even and odd elements of 2·LANES consecutive floats at p. */
-#define VDEINT2(p, even, odd)                                                                           \
-  do {                                                                                                  \
-    __m512 l2_ = _mm512_loadu_ps(p), h2_ = _mm512_loadu_ps((p) + 16);                                   \
-    VDEINT2R(l2_, h2_, even, odd);                                                                      \
-  } while (0)
 /* Stores even / odd interleaved: p[2i] = even[i], p[2i + 1] = odd[i] (2·LANES floats). */
 #define VINT2(p, even, odd)                                                                             \
   do {                                                                                                  \

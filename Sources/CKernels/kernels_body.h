@@ -7,6 +7,13 @@
 #define SCT_CAT(a, b) SCT_CAT2(a, b)
 #define FN(name) SCT_CAT(name, SUFFIX)
 
+/* Even and odd elements of 2·LANES consecutive floats at p (the ISA file provides the register form). */
+#define VDEINT2(p, even, odd)                                                                           \
+  do {                                                                                                  \
+    const VEC lo2_ = VLOAD(p), hi2_ = VLOAD((p) + LANES);                                               \
+    VDEINT2R(lo2_, hi2_, even, odd);                                                                    \
+  } while (0)
+
 /* The epilogue on one vector of outputs (`res` points at the matching residual values or is NULL). */
 static inline VEC FN(epi)(VEC acc, const sct_epilogue_f32 *e, const float *res) {
   acc = VFMA(acc, VSET1(e->scale), VSET1(e->bias));

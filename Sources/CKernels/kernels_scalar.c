@@ -26,11 +26,6 @@ static inline float sct_min(float a, float b) { return a < b ? a : b; }
     even = (lo_);                     \
     odd = (hi_);                      \
   } while (0)
-#define VDEINT2(p, even, odd) \
-  do {                        \
-    even = (p)[0];            \
-    odd = (p)[1];             \
-  } while (0)
 #define VINT2(p, even, odd) \
   do {                      \
     (p)[0] = (even);        \

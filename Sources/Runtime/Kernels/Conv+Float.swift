@@ -89,12 +89,12 @@ extension ConvKernel {
     let mr = sct_gemm_mr(), panels = (mg + mr - 1) / mr
     let threads = pool.threadCount
     let target = threads == 1 ? 1 : threads * 3
-    // Explicit im2col columns are produced and consumed tile by tile, each tile's K × width slice sized to
-    // stay in L2 (≤ 512 KiB): the whole-image buffer (7 MB on ResNet-50's 56×56 layers) went to memory and back.
-    let l2Tiles = explicitIm2col ? min((os + 47) / 48, max(1, (k * os * 4) / (512 << 10))) : 1
     // Column tiles start on multiples of 48 (the widest microkernel panel, a multiple of every ISA's):
     // splitting 196 columns into five tiles of 39 left each task's GEMM with a 48-wide panel 80 % used.
-    let columnUnits = (os + 47) / 48
+    let columnUnit = 48, columnUnits = (os + columnUnit - 1) / columnUnit
+    // Explicit im2col columns are produced and consumed tile by tile, each tile's K × width slice sized to
+    // stay in L2 (≤ 512 KiB): the whole-image buffer (7 MB on ResNet-50's 56×56 layers) went to memory and back.
+    let l2Tiles = explicitIm2col ? min(columnUnits, max(1, (k * os * 4) / (512 << 10))) : 1
     let tiles = max(l2Tiles, min(columnUnits, (target + groups - 1) / groups))
     let mBlocks = explicitIm2col ? 1 : max(1, min(panels, (target + groups * tiles - 1) / (groups * tiles)))
     let (lo, hi) = ep.clampBounds ?? (-.infinity, .infinity)
@@ -108,7 +108,7 @@ extension ConvKernel {
         let yn = y + n * s.m * os
         pool.parallelFor(groups * tiles * mBlocks) { task in
           let mb = task % mBlocks, t = (task / mBlocks) % tiles, g = task / (mBlocks * tiles)
-          let c0 = min(os, columnUnits * t / tiles * 48), c1 = min(os, columnUnits * (t + 1) / tiles * 48)
+          let c0 = min(os, columnUnits * t / tiles * columnUnit), c1 = min(os, columnUnits * (t + 1) / tiles * columnUnit)
           let m0 = min(mg, panels * mb / mBlocks * mr), m1 = min(mg, panels * (mb + 1) / mBlocks * mr)
           let width = c1 - c0
           if width <= 0 || m1 <= m0 { return }
