@@ -4,10 +4,11 @@
  * 20 calls on warm data: on a shared VM, wall time of a 1 ms call swings 2×, CPU time far less — still,
  * compare variants by alternating runs, not one run against a number from another day.
  * SECATEUR_ISA=avx2|baseline selects the variant, as for the runtime.
- * Usage: kernels_micro  -> one line per shape: GFLOP/s, and a weighted total per model. */
+ * Usage: kernels_micro [gemm|conv|dw]  -> one line per shape (all families, or the one named). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "CKernels.h"
@@ -35,6 +36,9 @@ static const long implicit_convs[][6] = {{3, 32, 224, 3, 2, 1},   {3, 64, 224, 7
 /* (channels, H, stride): MobileNetV2's 3×3 depthwise layers. */
 static const long depthwise[][3] = {{32, 112, 1}, {96, 112, 2}, {144, 56, 1}, {144, 56, 2}, {192, 28, 1},
                                     {192, 28, 2}, {384, 14, 1}, {576, 14, 1}, {576, 14, 2}, {960, 7, 1}};
+
+static void implicit_set(void);
+static void depthwise_set(void);
 
 static float *filled(long n, int mod) {
   float *p = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
@@ -67,10 +71,20 @@ static void gemm_set(const char *name, const long (*s)[4], int count) {
   printf("  total %.2f ms, %.1f GFLOP/s\n", total * 1e3, flops / total * 1e-9);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  const char *only = argc > 1 ? argv[1] : "";
+  const int all = only[0] == 0;
   printf("ISA variant: %s\n", sct_ckernels_isa() == 2 ? "AVX-512" : sct_ckernels_isa() == 1 ? "AVX2+FMA" : "baseline");
-  gemm_set("ResNet-50", resnet50_gemm, sizeof resnet50_gemm / sizeof resnet50_gemm[0]);
-  gemm_set("MobileNetV2", mobilenet_v2_gemm, sizeof mobilenet_v2_gemm / sizeof mobilenet_v2_gemm[0]);
+  if (all || !strcmp(only, "gemm")) {
+    gemm_set("ResNet-50", resnet50_gemm, sizeof resnet50_gemm / sizeof resnet50_gemm[0]);
+    gemm_set("MobileNetV2", mobilenet_v2_gemm, sizeof mobilenet_v2_gemm / sizeof mobilenet_v2_gemm[0]);
+  }
+  if (all || !strcmp(only, "conv")) implicit_set();
+  if (all || !strcmp(only, "dw")) depthwise_set();
+  return 0;
+}
+
+static void implicit_set(void) {
 
   printf("implicit-im2col convs (C M H kernel stride: ms, GFLOP/s)\n");
   for (unsigned i = 0; i < sizeof implicit_convs / sizeof implicit_convs[0]; i++) {
@@ -92,7 +106,9 @@ int main(void) {
     printf("  %4ld %4ld %4ld %ldx%ld s%ld: %7.3f ms %6.1f\n", C, M, H, K, K, S, best * 1e3, 2.0 * M * n * k / best * 1e-9);
     free(x), free(w), free(y), free(p);
   }
+}
 
+static void depthwise_set(void) {
   printf("depthwise 3x3 + ReLU6 (C H stride: ms, ns per plane)\n");
   double dw_total = 0;
   for (unsigned i = 0; i < sizeof depthwise / sizeof depthwise[0]; i++) {
@@ -101,7 +117,7 @@ int main(void) {
     sct_dw_geometry g = {H, H, OH, OH, 3, 3, S, S, 1, 1, 1, 1};
     sct_dw_planes_epilogue e = {sc, bi, 0, 0.0f, 6.0f};
     double best = 1e9;
-    for (int r = 0; r < 30; r++) {
+    for (int r = 0; r < 200; r++) {
       double t = cpu_now();
       sct_dwconv2d_planes_f32(x, w, y, &g, &e, C, 0, C);
       t = cpu_now() - t;
@@ -112,5 +128,4 @@ int main(void) {
     free(x), free(y), free(w), free(sc), free(bi);
   }
   printf("  total %.3f ms (each layer once)\n", dw_total * 1e3);
-  return 0;
 }

@@ -27,20 +27,24 @@ static inline __m256i sct_mask8(long n) {
 }
 #define VLOADN(p, n) _mm256_maskload_ps(p, sct_mask8(n))
 #define VSTOREN(p, v, n) _mm256_maskstore_ps(p, sct_mask8(n), v)
-/* Lanes t with 0 ≤ off + t < n read p[off + t], the others are `padv`; masked-off lanes are not accessed. */
-static inline __m256 sct_load_range8(const float *p, long off, long n, __m256 padv) {
+/* A lane mask: all-ones lanes. Lanes t with 0 ≤ off + t < n. */
+#define VMASK __m256i
+static inline __m256i sct_mask_range8(long off, long n) {
   long a = -off, b = n - off; /* valid lanes [a, b) */
-  if (a <= 0 && b >= 8) return _mm256_loadu_ps(p + off);
   if (a < 0) a = 0;
   if (b > 8) b = 8;
-  if (b <= a) return padv;
+  if (b < a) b = a;
   const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  const __m256i m = _mm256_and_si256(_mm256_cmpgt_epi32(idx, _mm256_set1_epi32((int)a - 1)),
-                                     _mm256_cmpgt_epi32(_mm256_set1_epi32((int)b), idx));
+  return _mm256_and_si256(_mm256_cmpgt_epi32(idx, _mm256_set1_epi32((int)a - 1)),
+                          _mm256_cmpgt_epi32(_mm256_set1_epi32((int)b), idx));
+}
+#define VMASK_RANGE(off, n) sct_mask_range8(off, n)
+/* Lanes of m read p[off + t] (the others are padv and not accessed: no fault past an allocation). */
+static inline __m256 sct_load_masked8(const float *p, long off, __m256i m, __m256 padv) {
   const __m256 v = _mm256_maskload_ps((const float *)((__UINTPTR_TYPE__)p + (__UINTPTR_TYPE__)(off * 4)), m);
   return _mm256_blendv_ps(padv, v, _mm256_castsi256_ps(m));
 }
-#define VLOADR(p, off, n, padv) sct_load_range8(p, off, n, padv)
+#define VLOADM(p, off, m, padv) sct_load_masked8(p, off, m, padv)
 /* Even and odd elements of the 2·LANES floats lo_, hi_ (registers). */
 #define VDEINT2R(lo_, hi_, even, odd)                                                                   \
   do {                                                                                                  \

@@ -24,17 +24,19 @@
 #define SUFFIX avx512
 #define VLOADN(p, n) _mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1), p)
 #define VSTOREN(p, v, n) _mm512_mask_storeu_ps(p, (__mmask16)((1u << (n)) - 1), v)
-/* Lanes t with 0 ≤ off + t < n read p[off + t], the others are `padv`; masked-off lanes are not accessed. */
-static inline __m512 sct_load_range16(const float *p, long off, long n, __m512 padv) {
+/* A lane mask: the k-register itself. Lanes t with 0 ≤ off + t < n. */
+#define VMASK __mmask16
+static inline __mmask16 sct_mask_range16(long off, long n) {
   long a = -off, b = n - off; /* valid lanes [a, b) */
-  if (a <= 0 && b >= 16) return _mm512_loadu_ps(p + off);
   if (a < 0) a = 0;
   if (b > 16) b = 16;
-  if (b <= a) return padv;
-  const __mmask16 m = (__mmask16)(((1u << b) - 1) & ~((1u << a) - 1));
-  return _mm512_mask_loadu_ps(padv, m, (const float *)((__UINTPTR_TYPE__)p + (__UINTPTR_TYPE__)(off * 4)));
+  if (b <= a) return 0;
+  return (__mmask16)(((1u << b) - 1) & ~((1u << a) - 1));
 }
-#define VLOADR(p, off, n, padv) sct_load_range16(p, off, n, padv)
+#define VMASK_RANGE(off, n) sct_mask_range16(off, n)
+/* Lanes of m read p[off + t] (the others are padv and not accessed: no fault past an allocation). */
+#define VLOADM(p, off, m, padv) \
+  _mm512_mask_loadu_ps(padv, m, (const float *)((__UINTPTR_TYPE__)(p) + (__UINTPTR_TYPE__)((off) * 4)))
 /* Even and odd elements of the 2·LANES floats lo_, hi_ (registers). */
 #define VDEINT2R(lo_, hi_, even, odd)                                                                   \
   do {                                                                                                  \

@@ -1,6 +1,6 @@
 /* What every CKernels family shares (name mangling, the conv epilogue), compiled per ISA by
  * kernels_avx512.c, kernels_avx2.c and kernels_scalar.c (which define VEC, LANES, the V* operations and
- * SUFFIX before including this file). */
+ * SUFFIX before including this file, and VMASK / VMASK_RANGE / VLOADM, the lane masks). */
 #include <string.h>
 
 #define SCT_CAT2(a, b) a##_##b
@@ -13,6 +13,14 @@
     const VEC lo2_ = VLOAD(p), hi2_ = VLOAD((p) + LANES);                                               \
     VDEINT2R(lo2_, hi2_, even, odd);                                                                    \
   } while (0)
+
+/* Lanes t with 0 ≤ off + t < n read p[off + t], the others are `padv` (and are not accessed): a row read
+ * with its borders padded, in registers. Whole vectors inside the row take the plain load. */
+static inline VEC FN(load_range)(const float *p, long off, long n, VEC padv) {
+  if (off >= 0 && off + LANES <= n) return VLOAD(p + off);
+  return VLOADM(p, off, VMASK_RANGE(off, n), padv);
+}
+#define VLOADR(p, off, n, padv) FN(load_range)(p, off, n, padv)
 
 /* The epilogue on one vector of outputs (`res` points at the matching residual values or is NULL). */
 static inline VEC FN(epi)(VEC acc, const sct_epilogue_f32 *e, const float *res) {

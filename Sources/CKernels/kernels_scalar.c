@@ -20,7 +20,9 @@ static inline float sct_min(float a, float b) { return a < b ? a : b; }
 #define SUFFIX scalar
 #define VLOADN(p, n) ((void)(n), *(p))
 #define VSTOREN(p, v, n) ((void)(n), *(p) = (v))
-#define VLOADR(p, off, n, padv) ((off) >= 0 && (off) < (n) ? (p)[off] : (padv))
+#define VMASK int
+#define VMASK_RANGE(off, n) ((off) >= 0 && (off) < (n))
+#define VLOADM(p, off, m, padv) ((m) ? (p)[off] : (padv))
 #define VDEINT2R(lo_, hi_, even, odd) \
   do {                                \
     even = (lo_);                     \

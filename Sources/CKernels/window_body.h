@@ -1,17 +1,19 @@
 /* The sliding-window family (depthwise 2-D convolution and 2-D max pooling over one NCHW plane), written
  * once and compiled per ISA (included by kernels_*.c after kernels_body.h, which provides VEC, LANES, the
- * V* vocabulary and the epilogue; VLOADN / VSTOREN, VLOADR and VDEINT2R must be defined).
+ * V* vocabulary, the lane masks and the epilogue; VLOADN / VSTOREN and VDEINT2R must be defined).
  *
- * Implementation note — phase planes. A band of output rows is computed as ONE flat vector loop:
- * the padded input rows the band reads are staged once into sh × sw "phase planes" (padded row r goes to
- * phase r % sh, column c to phase c % sw) that share one row pitch P ≥ ow. Output (oh, ox) then sits at
- * flat index o = oh · P + ox, and every tap (r, q) of every stride and dilation reads its phase plane at
- * o + a constant offset: unit-stride loads, no border branches, no per-row set-up, and small planes
- * (7 × 7, 14 × 14 — most of MobileNet's depthwise layers) fill whole vectors across row boundaries
- * instead of one partial vector per row. Columns ox ≥ ow of the flat result are junk and are dropped
- * when the band is written out with the epilogue.
- * (The first version staged each input row separately and computed row by row: its per-row set-up —
- * divisions, memsets, one partial vector — held MobileNetV2's depthwise layers to ~5 GFLOP/s.) */
+ * Two ways through a plane:
+ * - Direct (stride-1 columns; the 3 × 3 conv with stride-2 columns — every MobileNet depthwise layer):
+ *   each tap of an output vector is loaded straight from its input row, masked to the row's valid
+ *   columns with masks made once per call, stride-2 rows deinterleaved in registers. Nothing is stored
+ *   but the output.
+ * - Phase planes (other strided windows: max pools, 5 × 5 stride 2, column strides above 2): the padded
+ *   input rows a band reads are staged once into sh × sw "phase planes" (padded row r goes to phase
+ *   r % sh, column c to phase c % sw) that share one row pitch P ≥ ow. Output (oh, ox) then sits at flat
+ *   index o = oh · P + ox, and every tap (r, q) of every stride and dilation reads its phase plane at
+ *   o + a constant offset: unit-stride loads, no border branches.
+ * (The staged path was once the only one; on MobileNetV2's 7 × 7 and 14 × 14 planes its stores, and the
+ * reads waiting on them, cost 2–3× the arithmetic.) */
 
 static inline void FN(window_fill)(float *d, long n, float pad) {
   long i = 0;
@@ -116,6 +118,176 @@ static inline VEC FN(window_epi)(VEC a, VEC sc, VEC bi, VEC lo, VEC hi, const fl
     }                                                                                                   \
   }
 
+/* Column masks of the direct path — the same for every row and plane of a call, so made once: tap
+ * column q of output vector v reads input columns v·LANES − pw + q·dw + t, lane t valid inside [0, iw).
+ * Made per load instead (VLOADR), the scalar mask arithmetic of nine loads was most of a 14 × 14
+ * plane's time: 265 ns against ~65 with the masks made once. */
+#define SCT_DW_MASK_VECS 16
+#define SCT_DW_MASK_TAPS 7
+typedef struct {
+  VMASK m[SCT_DW_MASK_VECS][SCT_DW_MASK_TAPS];
+  unsigned char inside[SCT_DW_MASK_VECS]; /* every tap's columns valid in every lane: plain loads */
+} FN(window_masks);
+
+/* Fills `cm` for geometry g; 0 when the row is too wide or the kernel too wide for the table. */
+static inline int FN(window_make_masks)(FN(window_masks) *cm, const sct_dw_geometry *g) {
+  const long nv = (g->ow + LANES - 1) / LANES;
+  if (nv > SCT_DW_MASK_VECS || g->kw > SCT_DW_MASK_TAPS) return 0;
+  for (long v = 0; v < nv; v++) {
+    const long col = v * LANES - g->pw;
+    cm->inside[v] = col >= 0 && col + (g->kw - 1) * g->dw + LANES <= g->iw;
+    for (long q = 0; q < g->kw; q++) cm->m[v][q] = VMASK_RANGE(col + q * g->dw, g->iw);
+  }
+  return 1;
+}
+
+/* The three taps of one input row `s` for output vector v (columns col, col + 1, col + 2), weighted. */
+#define SCT_DW_ROW3(s, wa, wb, wc)                                                                      \
+  (inside ? VFMA(VLOAD((s) + col + 2), wc, VFMA(VLOAD((s) + col + 1), wb, VMUL(VLOAD((s) + col), wa)))   \
+          : VFMA(VLOADM(s, col + 2, m[2], zero), wc, VFMA(VLOADM(s, col + 1, m[1], zero), wb,           \
+                 VMUL(VLOADM(s, col, m[0], zero), wa))))
+
+/* A stride-1-column window read straight from the input plane, nothing staged: each tap of an output
+ * vector is one load of its input row, masked to the row's valid columns (the other lanes are the pad).
+ * Staging a 7 × 7 plane — nine short masked row stores, then reads straddling them that must wait for
+ * the stores to retire — plus per-load mask arithmetic held MobileNetV2's 7 × 7 and 14 × 14 depthwise
+ * layers to 160 and 265 ns per plane. Both write output rows [0, oh) of plane yo like SCT_WINDOW_ROWS:
+ * a partial vector whole while it stays inside the plane (later rows overwrite its junk lanes), masked
+ * where it would cross the plane's end. */
+
+/* 3 × 3 undilated-column depthwise conv (every MobileNet stride-1 layer): nine weights in registers,
+ * three row chains summed at the end (nine dependent FMAs would be one 36-cycle chain), a pad row
+ * simply skipped. */
+static inline void FN(window_direct_k3)(const float *xp, const float *wc, float *yo, const sct_dw_geometry *g,
+                                        const FN(window_masks) *cm, VEC sc, VEC bi, VEC lo, VEC hi,
+                                        const float *res) {
+  const long ow = g->ow, oh = g->oh, iw = g->iw, ih = g->ih, rstep = g->dh * iw, out_plane = oh * ow;
+  const VEC zero = VZERO();
+  const VEC w0 = VSET1(wc[0]), w1 = VSET1(wc[1]), w2 = VSET1(wc[2]), w3 = VSET1(wc[3]), w4 = VSET1(wc[4]);
+  const VEC w5 = VSET1(wc[5]), w6 = VSET1(wc[6]), w7 = VSET1(wc[7]), w8 = VSET1(wc[8]);
+  for (long y = 0; y < oh; y++) {
+    const long base = y * g->sh - g->ph; /* input row of tap row 0 */
+    const int r0 = (unsigned long)base < (unsigned long)ih, r1 = (unsigned long)(base + g->dh) < (unsigned long)ih;
+    const int r2 = (unsigned long)(base + 2 * g->dh) < (unsigned long)ih;
+    const float *s0 = xp + base * iw, *s1 = s0 + rstep, *s2 = s1 + rstep;
+    float *yr = yo + y * ow;
+    const float *rr = res ? res + y * ow : NULL;
+    const long plane_left = out_plane - y * ow;
+    for (long v = 0, ox = 0; ox < ow; v++, ox += LANES) {
+      const long col = ox - g->pw, cnt = plane_left - ox < LANES ? plane_left - ox : LANES;
+      const int inside = cm->inside[v];
+      const VMASK *m = cm->m[v];
+      VEC a;
+      if (r0 && r1 && r2) {
+        a = VADD(VADD(SCT_DW_ROW3(s0, w0, w1, w2), SCT_DW_ROW3(s1, w3, w4, w5)), SCT_DW_ROW3(s2, w6, w7, w8));
+      } else {
+        a = zero;
+        if (r0) a = SCT_DW_ROW3(s0, w0, w1, w2);
+        if (r1) a = VADD(a, SCT_DW_ROW3(s1, w3, w4, w5));
+        if (r2) a = VADD(a, SCT_DW_ROW3(s2, w6, w7, w8));
+      }
+      a = FN(window_epi)(a, sc, bi, lo, hi, rr ? rr + ox : NULL, cnt);
+      if (cnt == LANES) VSTORE(yr + ox, a);
+      else VSTOREN(yr + ox, a, cnt);
+    }
+  }
+}
+#undef SCT_DW_ROW3
+
+/* Stride-2 columns of a 3 × 3 undilated-column depthwise conv (MobileNet's downsampling layers), also
+ * read straight from the input: per input row, the 2·LANES columns from `col` deinterleaved give taps 0
+ * (even) and 1 (odd), the 2·LANES from col + 2 give tap 2 (their even half). Staging through phase
+ * planes cost ~250 ns per 14 × 14 → 7 × 7 plane. Masks: m[0..3] for the loads at col, col + LANES,
+ * col + 2, col + 2 + LANES (window_make_masks_s2). */
+static inline VEC FN(dw_row3_s2)(const float *s, long col, int inside, const VMASK *m, VEC wa, VEC wb, VEC wc) {
+  const VEC zero = VZERO();
+  VEC lo, hi, lo2, hi2, e, o, e2, o2;
+  if (inside) {
+    lo = VLOAD(s + col), hi = VLOAD(s + col + LANES), lo2 = VLOAD(s + col + 2), hi2 = VLOAD(s + col + 2 + LANES);
+  } else {
+    lo = VLOADM(s, col, m[0], zero), hi = VLOADM(s, col + LANES, m[1], zero);
+    lo2 = VLOADM(s, col + 2, m[2], zero), hi2 = VLOADM(s, col + 2 + LANES, m[3], zero);
+  }
+  VDEINT2R(lo, hi, e, o);
+  VDEINT2R(lo2, hi2, e2, o2);
+  (void)o2;
+  return VFMA(e2, wc, VFMA(o, wb, VMUL(e, wa)));
+}
+
+static inline int FN(window_make_masks_s2)(FN(window_masks) *cm, const sct_dw_geometry *g) {
+  const long nv = (g->ow + LANES - 1) / LANES;
+  if (nv > SCT_DW_MASK_VECS) return 0;
+  for (long v = 0; v < nv; v++) {
+    const long col = 2 * v * LANES - g->pw;
+    cm->inside[v] = col >= 0 && col + 2 + 2 * LANES <= g->iw;
+    cm->m[v][0] = VMASK_RANGE(col, g->iw), cm->m[v][1] = VMASK_RANGE(col + LANES, g->iw);
+    cm->m[v][2] = VMASK_RANGE(col + 2, g->iw), cm->m[v][3] = VMASK_RANGE(col + 2 + LANES, g->iw);
+  }
+  return 1;
+}
+
+static inline void FN(window_direct_k3s2)(const float *xp, const float *wc, float *yo, const sct_dw_geometry *g,
+                                          const FN(window_masks) *cm, VEC sc, VEC bi, VEC lo, VEC hi,
+                                          const float *res) {
+  const long ow = g->ow, oh = g->oh, iw = g->iw, ih = g->ih, rstep = g->dh * iw, out_plane = oh * ow;
+  const VEC w0 = VSET1(wc[0]), w1 = VSET1(wc[1]), w2 = VSET1(wc[2]), w3 = VSET1(wc[3]), w4 = VSET1(wc[4]);
+  const VEC w5 = VSET1(wc[5]), w6 = VSET1(wc[6]), w7 = VSET1(wc[7]), w8 = VSET1(wc[8]);
+  for (long y = 0; y < oh; y++) {
+    const long base = y * g->sh - g->ph; /* input row of tap row 0 */
+    const int r0 = (unsigned long)base < (unsigned long)ih, r1 = (unsigned long)(base + g->dh) < (unsigned long)ih;
+    const int r2 = (unsigned long)(base + 2 * g->dh) < (unsigned long)ih;
+    const float *s0 = xp + base * iw, *s1 = s0 + rstep, *s2 = s1 + rstep;
+    float *yr = yo + y * ow;
+    const float *rr = res ? res + y * ow : NULL;
+    const long plane_left = out_plane - y * ow;
+    for (long v = 0, ox = 0; ox < ow; v++, ox += LANES) {
+      const long col = 2 * ox - g->pw, cnt = plane_left - ox < LANES ? plane_left - ox : LANES;
+      const int inside = cm->inside[v];
+      const VMASK *m = cm->m[v];
+      VEC a = VZERO();
+      if (r0) a = FN(dw_row3_s2)(s0, col, inside, m, w0, w1, w2);
+      if (r1) a = VADD(a, FN(dw_row3_s2)(s1, col, inside, m, w3, w4, w5));
+      if (r2) a = VADD(a, FN(dw_row3_s2)(s2, col, inside, m, w6, w7, w8));
+      a = FN(window_epi)(a, sc, bi, lo, hi, rr ? rr + ox : NULL, cnt);
+      if (cnt == LANES) VSTORE(yr + ox, a);
+      else VSTOREN(yr + ox, a, cnt);
+    }
+  }
+}
+
+/* Any other stride-1-column window: depthwise conv (`wc` non-NULL) or max pool; `cm` NULL (rows wider
+ * than the mask table): masks made per load. */
+static inline void FN(window_direct_s1)(const float *xp, const float *wc, float *yo, const sct_dw_geometry *g,
+                                        const FN(window_masks) *cm, VEC sc, VEC bi, VEC lo, VEC hi,
+                                        const float *res) {
+  const long kh = g->kh, kw = g->kw, ow = g->ow, oh = g->oh, iw = g->iw, ih = g->ih, dh = g->dh, dw = g->dw;
+  const long out_plane = oh * ow;
+  const int conv = wc != NULL;
+  const VEC padv = VSET1(conv ? 0.0f : -__builtin_inff());
+  for (long y = 0; y < oh; y++) {
+    const long base = y * g->sh - g->ph; /* input row of tap row 0 */
+    float *yr = yo + y * ow;
+    const float *rr = res ? res + y * ow : NULL;
+    const long plane_left = out_plane - y * ow;
+    for (long v = 0, ox = 0; ox < ow; v++, ox += LANES) {
+      const long col = ox - g->pw, cnt = plane_left - ox < LANES ? plane_left - ox : LANES;
+      VEC a = conv ? VZERO() : padv;
+      for (long r = 0; r < kh; r++) {
+        const long row = base + r * dh;
+        if ((unsigned long)row >= (unsigned long)ih) continue; /* a pad row: adds 0 / can't raise the max */
+        const float *s = xp + row * iw;
+        for (long q = 0; q < kw; q++) {
+          const VEC t = cm ? VLOADM(s, col + q * dw, cm->m[v][q], padv) : VLOADR(s, col + q * dw, iw, padv);
+          a = conv ? VFMA(t, VSET1(wc[r * kw + q]), a) : VMAX(a, t);
+        }
+      }
+      if (conv) a = FN(window_epi)(a, sc, bi, lo, hi, rr ? rr + ox : NULL, cnt);
+      if (cnt == LANES) VSTORE(yr + ox, a);
+      else VSTOREN(yr + ox, a, cnt);
+    }
+  }
+}
+
 /* Shared driver over planes [p_begin, p_end) of x (ih·iw floats each) into y (oh·ow each): `w` non-NULL
  * = depthwise conv (plane p is channel p % channels: weights w + c·kh·kw, epilogue `e`); NULL = max
  * pooling. The plan, tap offsets and staging buffer are set up once per call, not once per plane: on
@@ -138,9 +310,17 @@ static inline void FN(window_planes)(const float *x, const float *w, float *y, c
       off[r * kw + q] = ((rd % g->sh) * g->sw + qd % g->sw) * S + (rd / g->sh) * P + qd / g->sw;
     }
   }
+  /* Stride-1 columns, and the stride-2 3 × 3 conv, read the input directly; only the other strided
+   * windows are staged into phase planes. */
+  const int direct = g->sw == 1;
+  FN(window_masks) cm;
+  const int have_masks = direct && FN(window_make_masks)(&cm, g);
+  const int direct_k3 = have_masks && conv && g->kh == 3 && g->kw == 3 && g->dw == 1;
+  const int direct_k3s2 = conv && g->sw == 2 && g->kh == 3 && g->kw == 3 && g->dw == 1 &&
+                          FN(window_make_masks_s2)(&cm, g);
   /* Lanes past a band's rows (junk columns, a short last band) read whatever an earlier plane staged
    * there; zeroing the buffer once keeps every such lane a finite number. */
-  memset(stage, 0, sizeof(float) * (size_t)(phases * S));
+  if (!direct && !direct_k3s2) memset(stage, 0, sizeof(float) * (size_t)(phases * S));
   const VEC lo = VSET1(conv ? e->lo : 0.0f), hi = VSET1(conv ? e->hi : 0.0f);
   const int k3 = taps == 9 && kw == 3 && g->dw == 1 && g->sw <= 2;
   for (long p = p_begin; p < p_end; p++) {
@@ -150,6 +330,18 @@ static inline void FN(window_planes)(const float *x, const float *w, float *y, c
     const float *res = conv && e->residual ? e->residual + p * out_plane : NULL;
     const float *wc = conv ? w + c * taps : NULL;
     const VEC sc = VSET1(conv && e->scale ? e->scale[c] : 1.0f), bi = VSET1(conv && e->bias ? e->bias[c] : 0.0f);
+    if (direct_k3) {
+      FN(window_direct_k3)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res);
+      continue;
+    }
+    if (direct_k3s2) {
+      FN(window_direct_k3s2)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res);
+      continue;
+    }
+    if (direct) {
+      FN(window_direct_s1)(xp, wc, yo, g, have_masks ? &cm : NULL, sc, bi, lo, hi, res);
+      continue;
+    }
     for (long oh0 = 0; oh0 < oh; oh0 += pl.rows) {
       const long R = oh - oh0 < pl.rows ? oh - oh0 : pl.rows;
       FN(window_stage)(stage, xp, g, &pl, oh0, R + extra, pad);

@@ -29,6 +29,8 @@ import Testing
     Window(h: 3, w: 3, k: 3, s: 1, pad: 1), Window(h: 1, w: 1, k: 1, s: 1, pad: 0),
     Window(h: 17, w: 17, k: 5, s: 2, pad: 2), Window(h: 9, w: 33, k: 3, s: 2, pad: 0),
     Window(h: 4, w: 4, k: 3, s: 1, pad: 1),
+    // Several vectors per row on the direct (unstaged) paths: masked edges around plain interior loads.
+    Window(h: 4, w: 45, k: 3, s: 1, pad: 1), Window(h: 3, w: 70, k: 3, s: 2, pad: 1),
   ]
 
   static func values(_ n: Int, seed: Int) -> [Float] {

@@ -130,6 +130,13 @@ def depthwise_family() -> Family:
         (1, (3, 5000), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1)),    # wider than the staging: fallback loop
         (2, (9, 301), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1)),     # wide stride-2 rows: many split vectors
         (2, (10, 17), (3, 3), (1, 3), (1, 1), (1, 2, 1, 2)),     # column stride 3: per-element gather
+        # Stride-1 columns are read straight from the input (no staging), with per-call column masks.
+        (3, (12, 20), (3, 3), (1, 1), (2, 1), (2, 1, 2, 1)),     # dilated rows only: the 3×3 direct path
+        (3, (6, 45), (3, 3), (1, 1), (1, 1), (0, 1, 2, 1)),      # interior vectors between masked edges
+        (2, (5, 40), (1, 9), (1, 1), (1, 1), (0, 4, 0, 4)),      # 9 taps wide: masks made per load
+        (2, (4, 300), (3, 3), (2, 1), (1, 1), (1, 1, 1, 1)),     # rows wider than the mask table
+        (1, (5, 1100), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1)),    # stride 2 past the mask table: staged
+        (3, (11, 70), (3, 3), (2, 2), (1, 1), (1, 0, 1, 0)),     # stride 2 direct, pads on one side
     ]
     for i, (c, hw, k, s, d, p) in enumerate(cases):
         tag = f"dw{i}_c{c}_{hw[0]}x{hw[1]}_k{k[0]}x{k[1]}_s{s[0]}{s[1]}_d{d[0]}{d[1]}"
