@@ -1,7 +1,9 @@
 /* The float32 GEMM microkernel family, written once and compiled per ISA (included by kernels_*.c after
  * kernels_body.h, which provides VEC, LANES and the V* vocabulary). Needs GEMM_MR (rows per tile) and,
  * for the partial last vector of a row, VLOADN(p, n) / VSTOREN(p, v, n) (first n lanes); GEMM_NR (columns
- * per panel, 2 or 3 vectors), GEMM_PANEL_FLOATS / GEMM_JG (panel staging) and GEMM_MC (rows per weight block).
+ * per panel, 2 or 3 vectors), GEMM_PANEL_FLOATS / GEMM_JG (panel staging) and GEMM_MC (rows per weight block);
+ * optionally GEMM_MRV, a vector of exactly GEMM_MR lanes (MRV_LOAD / _STORE / _SET1 / _FMA / _ADD / _ZERO),
+ * for narrow column remainders (gemm_cols).
  *
  *   y[m][j] = clamp(scale[m] · Σ_k w[m][k] · x[k][j] + bias[m] + residual[m][j], lo, hi)
  *
@@ -58,6 +60,51 @@ GEMM_TILE(1)
 GEMM_TILE(2)
 GEMM_TILE(3)
 
+#ifdef GEMM_MRV
+/* The last few columns of a row block (n = 49 = 48 + 1: every 7 × 7 layer) turned around: the MR rows
+ * are the vector (GEMM_MRV, MR lanes: one packed weight load per k) and each column a broadcast of x.
+ * Through the 16-lane tile, one column cost MR full FMAs per k for one useful lane each — 16 columns'
+ * work for 1, a quarter of a 7 × 7 layer's time. k is split over independent accumulators (one chain
+ * per column would wait on FMA latency every k). `cols` ≤ 4; the panel is zero past `cols`. */
+static inline void FN(gemm_cols)(long kc, const float *wp, const float *xp, float *y, long ldy, long cols,
+                                 long rows, int first, int last, const float *scale, const float *bias,
+                                 const float *res, long ldr, float lo, float hi) {
+  MRV acc[4][4];
+  for (int c = 0; c < 4; c++)
+    for (int u = 0; u < 4; u++) acc[c][u] = MRV_ZERO();
+  long kk = 0;
+  if (cols == 1) {
+    for (; kk + 4 <= kc; kk += 4)
+      for (int u = 0; u < 4; u++)
+        acc[0][u] = MRV_FMA(MRV_LOAD(wp + (kk + u) * GEMM_MR), MRV_SET1(xp[(kk + u) * GEMM_NR]), acc[0][u]);
+  } else {
+    for (; kk + 2 <= kc; kk += 2)
+      for (int u = 0; u < 2; u++) {
+        const MRV w = MRV_LOAD(wp + (kk + u) * GEMM_MR);
+        const float *xr = xp + (kk + u) * GEMM_NR;
+        for (int c = 0; c < 4; c++) acc[c][u] = MRV_FMA(w, MRV_SET1(xr[c]), acc[c][u]);
+      }
+  }
+  for (; kk < kc; kk++) {
+    const MRV w = MRV_LOAD(wp + kk * GEMM_MR);
+    for (int c = 0; c < 4; c++) acc[c][3] = MRV_FMA(w, MRV_SET1(xp[kk * GEMM_NR + c]), acc[c][3]);
+  }
+  for (long c = 0; c < cols; c++) {
+    float sum[GEMM_MR];
+    MRV_STORE(sum, MRV_ADD(MRV_ADD(acc[c][0], acc[c][1]), MRV_ADD(acc[c][2], acc[c][3])));
+    for (long r = 0; r < rows; r++) {
+      float v = sum[r] + (first ? 0.0f : y[r * ldy + c]);
+      if (last) {
+        v = v * (scale ? scale[r] : 1.0f) + (bias ? bias[r] : 0.0f) + (res ? res[r * ldr + c] : 0.0f);
+        v = v < lo ? lo : v;
+        v = v > hi ? hi : v;
+      }
+      y[r * ldy + c] = v;
+    }
+  }
+}
+#endif
+
 long FN(sct_gemm_mr)(void) { return GEMM_MR; }
 
 void FN(sct_gemm_pack_f32)(long m, long k, const float *w, float *packed) {
@@ -84,6 +131,12 @@ static inline void FN(gemm_sweep)(long m_begin, long m_end, long n, long k, long
         const float *sc = e->scale ? e->scale + m0 : 0, *bi = e->bias ? e->bias + m0 : 0;
         const float *res = e->residual ? e->residual + m0 * e->ldr + j : 0;
         float *yt = y + m0 * ldy + j;
+#ifdef GEMM_MRV
+        if (cols <= 4) {
+          FN(gemm_cols)(kc, wp, p, yt, ldy, cols, rows, first, last, sc, bi, res, e->ldr, e->lo, e->hi);
+          continue;
+        }
+#endif
         if (GEMM_NR > 2 * LANES && cols > 2 * LANES)
           FN(gemm_tile3)(kc, wp, p, yt, ldy, cols, rows, first, last, sc, bi, res, e->ldr, e->lo, e->hi);
         else if (cols > LANES)

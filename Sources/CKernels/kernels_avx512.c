@@ -52,6 +52,15 @@ static inline __mmask16 sct_mask_range16(long off, long n) {
 #include "kernels_body.h"
 #include "window_body.h"
 #define GEMM_MR 8
+/* Eight rows in one ymm: the narrow-column path (gemm_cols). */
+#define GEMM_MRV 1
+#define MRV __m256
+#define MRV_LOAD(p) _mm256_loadu_ps(p)
+#define MRV_STORE(p, v) _mm256_storeu_ps(p, v)
+#define MRV_SET1(f) _mm256_set1_ps(f)
+#define MRV_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define MRV_ADD(a, b) _mm256_add_ps(a, b)
+#define MRV_ZERO() _mm256_setzero_ps()
 #define GEMM_NR (3 * LANES)
 #define GEMM_PANEL_FLOATS 16384
 #define GEMM_JG 4 /* panels sharing one weight block; 1, 2 and 4 measured within noise except n = 49 (4 best) */

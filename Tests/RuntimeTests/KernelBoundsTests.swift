@@ -88,7 +88,8 @@ import Testing
 
   /// Rows [mr, m) and columns [3, n − 2) of a GEMM whose output rows are padded (ldy > n): nothing else
   /// of y may change, including the padding between rows.
-  @Test(arguments: [(13, 29, 5), (37, 7, 40), (9, 64, 3)])
+  /// (n − 5 = 49, 52, 98: narrow last panels of 1, 4, 2 columns, through several k blocks for k = 300, 170.)
+  @Test(arguments: [(13, 29, 5), (37, 7, 40), (9, 64, 3), (13, 54, 300), (11, 57, 7), (9, 103, 170)])
   func gemmWritesOnlyItsRowsAndColumns(shape: (Int, Int, Int)) {
     let (m, n, k) = shape
     let mr = sct_gemm_mr(), ldy = n + 5

@@ -182,6 +182,9 @@ def conv_family() -> Family:
     f.conv("conv_clip_nobias", 11, 5, (8, 9), (1, 1), bias=False, act="clip")
     f.conv("conv_residual_relu", 13, 13, (10, 10), (3, 3), pads=(1, 1, 1, 1), residual=True, act="relu")
     f.conv("pointwise_residual", 24, 40, (7, 7), (1, 1), residual=True)
+    # Narrow last column panels (n = 51: 48 + 3) with the whole epilogue, K over two k blocks.
+    f.conv("pointwise_cols3_residual_clip", 200, 13, (3, 17), (1, 1), residual=True, act="clip")
+    f.conv("pointwise_cols2_relu", 33, 21, (5, 10), (1, 1), act="relu")
     f.conv("winograd_residual_clip", 9, 9, (11, 13), (3, 3), pads=(1, 1, 1, 1), residual=True, act="clip")
     # ConvTranspose (sgemm + col2im): upsampling 2×2/2 as in PP-OCR's detector, overlapping taps, groups,
     # dilation, output padding.
