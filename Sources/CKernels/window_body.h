@@ -155,44 +155,6 @@ static inline int FN(window_make_masks)(FN(window_masks) *cm, const sct_dw_geome
  * a partial vector whole while it stays inside the plane (later rows overwrite its junk lanes), masked
  * where it would cross the plane's end. */
 
-/* 3 × 3 undilated-column depthwise conv (every MobileNet stride-1 layer): nine weights in registers,
- * three row chains summed at the end (nine dependent FMAs would be one 36-cycle chain), a pad row
- * simply skipped. */
-static inline void FN(window_direct_k3)(const float *xp, const float *wc, float *yo, const sct_dw_geometry *g,
-                                        const FN(window_masks) *cm, VEC sc, VEC bi, VEC lo, VEC hi,
-                                        const float *res) {
-  const long ow = g->ow, oh = g->oh, iw = g->iw, ih = g->ih, rstep = g->dh * iw, out_plane = oh * ow;
-  const VEC zero = VZERO();
-  const VEC w0 = VSET1(wc[0]), w1 = VSET1(wc[1]), w2 = VSET1(wc[2]), w3 = VSET1(wc[3]), w4 = VSET1(wc[4]);
-  const VEC w5 = VSET1(wc[5]), w6 = VSET1(wc[6]), w7 = VSET1(wc[7]), w8 = VSET1(wc[8]);
-  for (long y = 0; y < oh; y++) {
-    const long base = y * g->sh - g->ph; /* input row of tap row 0 */
-    const int r0 = (unsigned long)base < (unsigned long)ih, r1 = (unsigned long)(base + g->dh) < (unsigned long)ih;
-    const int r2 = (unsigned long)(base + 2 * g->dh) < (unsigned long)ih;
-    const float *s0 = xp + base * iw, *s1 = s0 + rstep, *s2 = s1 + rstep;
-    float *yr = yo + y * ow;
-    const float *rr = res ? res + y * ow : NULL;
-    const long plane_left = out_plane - y * ow;
-    for (long v = 0, ox = 0; ox < ow; v++, ox += LANES) {
-      const long col = ox - g->pw, cnt = plane_left - ox < LANES ? plane_left - ox : LANES;
-      const int inside = cm->inside[v];
-      const VMASK *m = cm->m[v];
-      VEC a;
-      if (r0 && r1 && r2) {
-        a = VADD(VADD(SCT_DW_ROW3(s0, w0, w1, w2), SCT_DW_ROW3(s1, w3, w4, w5)), SCT_DW_ROW3(s2, w6, w7, w8));
-      } else {
-        a = zero;
-        if (r0) a = SCT_DW_ROW3(s0, w0, w1, w2);
-        if (r1) a = VADD(a, SCT_DW_ROW3(s1, w3, w4, w5));
-        if (r2) a = VADD(a, SCT_DW_ROW3(s2, w6, w7, w8));
-      }
-      a = FN(window_epi)(a, sc, bi, lo, hi, rr ? rr + ox : NULL, cnt);
-      if (cnt == LANES) VSTORE(yr + ox, a);
-      else VSTOREN(yr + ox, a, cnt);
-    }
-  }
-}
-#undef SCT_DW_ROW3
 
 /* Stride-2 columns of a 3 × 3 undilated-column depthwise conv (MobileNet's downsampling layers), also
  * read straight from the input: per input row, the 2·LANES columns from `col` deinterleaved give taps 0
@@ -226,34 +188,47 @@ static inline int FN(window_make_masks_s2)(FN(window_masks) *cm, const sct_dw_ge
   return 1;
 }
 
-static inline void FN(window_direct_k3s2)(const float *xp, const float *wc, float *yo, const sct_dw_geometry *g,
-                                          const FN(window_masks) *cm, VEC sc, VEC bi, VEC lo, VEC hi,
-                                          const float *res) {
+/* 3 × 3 undilated-column depthwise conv with column stride 1 or 2 (`s2`; every MobileNet depthwise
+ * layer): nine weights in registers, three row chains summed at the end (nine dependent FMAs would be
+ * one 36-cycle chain), a pad row simply skipped. Called with a constant `s2`, so each stride gets its
+ * own inlined loop. */
+static inline void FN(window_direct_k3)(const float *xp, const float *wc, float *yo, const sct_dw_geometry *g,
+                                        const FN(window_masks) *cm, VEC sc, VEC bi, VEC lo, VEC hi,
+                                        const float *res, int s2) {
   const long ow = g->ow, oh = g->oh, iw = g->iw, ih = g->ih, rstep = g->dh * iw, out_plane = oh * ow;
+  const VEC zero = VZERO();
   const VEC w0 = VSET1(wc[0]), w1 = VSET1(wc[1]), w2 = VSET1(wc[2]), w3 = VSET1(wc[3]), w4 = VSET1(wc[4]);
   const VEC w5 = VSET1(wc[5]), w6 = VSET1(wc[6]), w7 = VSET1(wc[7]), w8 = VSET1(wc[8]);
   for (long y = 0; y < oh; y++) {
     const long base = y * g->sh - g->ph; /* input row of tap row 0 */
     const int r0 = (unsigned long)base < (unsigned long)ih, r1 = (unsigned long)(base + g->dh) < (unsigned long)ih;
     const int r2 = (unsigned long)(base + 2 * g->dh) < (unsigned long)ih;
-    const float *s0 = xp + base * iw, *s1 = s0 + rstep, *s2 = s1 + rstep;
+    const float *s0 = xp + base * iw, *s1 = s0 + rstep, *s2r = s1 + rstep;
     float *yr = yo + y * ow;
     const float *rr = res ? res + y * ow : NULL;
     const long plane_left = out_plane - y * ow;
     for (long v = 0, ox = 0; ox < ow; v++, ox += LANES) {
-      const long col = 2 * ox - g->pw, cnt = plane_left - ox < LANES ? plane_left - ox : LANES;
+      const long col = (s2 ? 2 * ox : ox) - g->pw, cnt = plane_left - ox < LANES ? plane_left - ox : LANES;
       const int inside = cm->inside[v];
       const VMASK *m = cm->m[v];
-      VEC a = VZERO();
-      if (r0) a = FN(dw_row3_s2)(s0, col, inside, m, w0, w1, w2);
-      if (r1) a = VADD(a, FN(dw_row3_s2)(s1, col, inside, m, w3, w4, w5));
-      if (r2) a = VADD(a, FN(dw_row3_s2)(s2, col, inside, m, w6, w7, w8));
+#define SCT_DW_ROW(s, wa, wb, wc) (s2 ? FN(dw_row3_s2)(s, col, inside, m, wa, wb, wc) : SCT_DW_ROW3(s, wa, wb, wc))
+      VEC a;
+      if (r0 && r1 && r2) {
+        a = VADD(VADD(SCT_DW_ROW(s0, w0, w1, w2), SCT_DW_ROW(s1, w3, w4, w5)), SCT_DW_ROW(s2r, w6, w7, w8));
+      } else {
+        a = zero;
+        if (r0) a = SCT_DW_ROW(s0, w0, w1, w2);
+        if (r1) a = VADD(a, SCT_DW_ROW(s1, w3, w4, w5));
+        if (r2) a = VADD(a, SCT_DW_ROW(s2r, w6, w7, w8));
+      }
+#undef SCT_DW_ROW
       a = FN(window_epi)(a, sc, bi, lo, hi, rr ? rr + ox : NULL, cnt);
       if (cnt == LANES) VSTORE(yr + ox, a);
       else VSTOREN(yr + ox, a, cnt);
     }
   }
 }
+#undef SCT_DW_ROW3
 
 /* Any other stride-1-column window: depthwise conv (`wc` non-NULL) or max pool; `cm` NULL (rows wider
  * than the mask table): masks made per load. */
@@ -331,11 +306,11 @@ static inline void FN(window_planes)(const float *x, const float *w, float *y, c
     const float *wc = conv ? w + c * taps : NULL;
     const VEC sc = VSET1(conv && e->scale ? e->scale[c] : 1.0f), bi = VSET1(conv && e->bias ? e->bias[c] : 0.0f);
     if (direct_k3) {
-      FN(window_direct_k3)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res);
+      FN(window_direct_k3)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, 0);
       continue;
     }
     if (direct_k3s2) {
-      FN(window_direct_k3s2)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res);
+      FN(window_direct_k3)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, 1);
       continue;
     }
     if (direct) {
