@@ -53,7 +53,7 @@ public final class ThreadPool: @unchecked Sendable {
       for i in 0..<count { body(i) }
       return
     }
-    state.run(count, workers: threads.count, body)
+    state.run(count, body)
     state.busy.store(false, ordering: .releasing)
   }
 
@@ -70,37 +70,48 @@ public final class ThreadPool: @unchecked Sendable {
   }
 }
 
-/// What the caller and the workers share: the current job, the counters that hand it out, and the
+/// What the caller and the workers share: the current job, the word that hands its chunks out, and the
 /// sleep/wake machinery. Kept apart from `ThreadPool` so workers can hold it strongly.
+///
+/// The job's generation, chunk count and next unclaimed chunk live in one 64-bit word (`work`), and a
+/// chunk is claimed by a compare-exchange on the whole word. So a worker can only ever claim a chunk of
+/// the job it saw published, and the caller waits for the chunks to be *done*, never for the workers to
+/// show up: a worker that wakes late (asleep on the condition variable, or its core taken by another
+/// runtime's spinning threads) finds nothing left and goes back to waiting. The previous design counted
+/// workers in and out of each job, so every parallel region waited for a late worker — through the
+/// Python binding, next to onnxruntime's spinning pool, MobileNetV2 on 2 threads ran at 11–23 ms
+/// against 5.3 ms alone, slower than one thread.
 ///
 /// Implementation note: the atomics sit on cache lines of their own (128-byte padding: a line plus the
 /// adjacent-line prefetch), away from the object's header and from whatever malloc places next to it.
-/// An idle worker reads `generation` in a tight loop; a line it shared with data the caller writes
-/// (this object's reference count, a neighbouring object) bounced between the cores on every write, and
-/// which neighbour that was changed from session to session: `secateur bench` of ResNet-18 on 2 threads
-/// ran at 25 ms in some sessions and 38 ms in others, and at 23–25 ms in every session with the padding.
-/// (Through the Python binding both modes still occur; the workers then take their full share of chunks
-/// but every chunk runs slower, so another layout effect remains, not yet found.)
+/// An idle worker reads `work` in a tight loop; a line it shared with data the caller writes (this
+/// object's reference count, a neighbouring object) bounced between the cores on every write, and which
+/// neighbour that was changed from session to session: `secateur bench` of ResNet-18 on 2 threads ran at
+/// 25 ms in some sessions and 38 ms in others, and at 23–25 ms in every session with the padding.
 private final class PoolState: @unchecked Sendable {
   private let padHeader = CacheLinePad()
-  let generation = Atomic<Int>(0)
+  /// generation (high 32 bits) | chunk count (16 bits) | next unclaimed chunk (low 16 bits).
+  let work = Atomic<UInt64>(0)
   let stopping = Atomic<Bool>(false)
-  private let padGeneration = CacheLinePad()
-  let nextChunk = Atomic<Int>(0)
-  private let padNextChunk = CacheLinePad()
-  let pending = Atomic<Int>(0)
-  private let padPending = CacheLinePad()
+  private let padWork = CacheLinePad()
+  /// Chunks of the current job that have finished.
+  let done = Atomic<Int>(0)
+  private let padDone = CacheLinePad()
   let busy = Atomic<Bool>(false)
+  /// The CPU the caller last published a job from (-1: unknown); a worker about to sleep keeps off it.
+  let callerCpu = Atomic<Int>(-1)
   private let padBusy = CacheLinePad()
   // Heap-allocated: pthread objects must not move, and `&property` on a class gives no such promise.
   let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
   let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
   var sleepers = 0
-  // The current job; written by the caller before bumping `generation`, read by workers after.
-  var jobChunks = 0
+  // The current job; written by the caller before `work` publishes it, read by a worker only after it
+  // has claimed one of its chunks (so the caller, which waits for every chunk, still holds it).
   var job: ((Int) -> Void)?
   /// How long an idle worker spins before it sleeps.
   let spinNanoseconds: UInt64 = 2_000_000
+  /// The most chunks one job hands out (the count field's width); larger loops are folded into ranges.
+  static let maxChunks = 0xFFFF
 
   init() {
     pthread_mutex_init(mutex, nil)
@@ -120,30 +131,46 @@ private final class PoolState: @unchecked Sendable {
     return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
   }
 
-  func stop() {
-    pthread_mutex_lock(mutex)
-    stopping.store(true, ordering: .sequentiallyConsistent)
-    generation.add(1, ordering: .sequentiallyConsistent)
-    pthread_cond_broadcast(wake)
-    pthread_mutex_unlock(mutex)
+  static func generation(_ word: UInt64) -> UInt64 { word >> 32 }
+  static func word(generation: UInt64, count: Int) -> UInt64 {
+    (generation << 32) | (UInt64(count) << 16)
   }
 
-  /// Runs one job on the caller and `workers` workers; returns when every worker has left it.
-  func run(_ count: Int, workers: Int, _ body: (Int) -> Void) {
+  /// Publishes a new generation (a job, or the stop signal) and wakes sleeping workers.
+  @discardableResult
+  private func publish(count: Int) -> UInt64 {
+    let generation = (PoolState.generation(work.load(ordering: .relaxed)) &+ 1) & 0xFFFF_FFFF
+    callerCpu.store(Int(sct_current_cpu()), ordering: .relaxed)
+    work.store(PoolState.word(generation: generation, count: count), ordering: .releasing)
+    pthread_mutex_lock(mutex)
+    if sleepers > 0 { pthread_cond_broadcast(wake) }
+    pthread_mutex_unlock(mutex)
+    return generation
+  }
+
+  func stop() {
+    stopping.store(true, ordering: .sequentiallyConsistent)
+    publish(count: 0)
+  }
+
+  /// Runs one job of `count` chunks on the caller and whichever workers join in; returns when every
+  /// chunk is done.
+  func run(_ count: Int, _ body: (Int) -> Void) {
+    if count > PoolState.maxChunks {
+      let chunks = PoolState.maxChunks
+      run(chunks) { c in
+        for i in count * c / chunks..<count * (c + 1) / chunks { body(i) }
+      }
+      return
+    }
     withoutActuallyEscaping(body) { body in
       job = body
-      jobChunks = count
-      nextChunk.store(0, ordering: .relaxed)
-      pending.store(workers, ordering: .relaxed)
-      pthread_mutex_lock(mutex)
-      generation.add(1, ordering: .releasing)
-      if sleepers > 0 { pthread_cond_broadcast(wake) }
-      pthread_mutex_unlock(mutex)
-      runChunks()
-      // Wait for workers to leave the job before it goes out of scope (yielding now and then, in case a
-      // worker shares this core).
+      done.store(0, ordering: .relaxed)
+      runChunks(of: publish(count: count))
+      // Wait only for chunks a worker is still running (yielding now and then, in case that worker
+      // shares this core).
       var spins = 0
-      while pending.load(ordering: .acquiring) > 0 {
+      while done.load(ordering: .acquiring) < count {
         sct_cpu_pause()
         spins &+= 1
         if spins & 255 == 0 { sched_yield() }
@@ -152,23 +179,29 @@ private final class PoolState: @unchecked Sendable {
     }
   }
 
-  func runChunks() {
-    guard let job else { return }
-    while true {
-      let i = nextChunk.add(1, ordering: .relaxed).oldValue
-      if i >= jobChunks { break }
-      job(i)
+  /// Claims and runs chunks of job `generation` until none is left (or a newer job replaced it).
+  func runChunks(of generation: UInt64) {
+    var word = work.load(ordering: .acquiring)
+    while PoolState.generation(word) == generation {
+      let next = Int(word & 0xFFFF), count = Int((word >> 16) & 0xFFFF)
+      if next >= count { return }
+      let (exchanged, current) = work.compareExchange(
+        expected: word, desired: word &+ 1, successOrdering: .acquiring, failureOrdering: .acquiring)
+      if !exchanged { word = current; continue }
+      job?(next)
+      done.add(1, ordering: .releasing)
+      word = work.load(ordering: .acquiring)
     }
   }
 
   func workerLoop() {
-    // Implementation note: start from generation 0, not the current value — a job (or stop) may
-    // bump the generation before this thread first runs, and it must still take part in that job.
-    var seen = 0
+    // Implementation note: start from generation 0, not the current value — a job (or stop) may be
+    // published before this thread first runs, and it must still take part in that job.
+    var seen: UInt64 = 0
     while true {
       var spins = 0
       var deadline: UInt64 = 0
-      while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .acquiring) {
+      while PoolState.generation(work.load(ordering: .acquiring)) == seen && !stopping.load(ordering: .acquiring) {
         sct_cpu_pause()
         spins &+= 1
         if spins & 255 != 0 { continue }
@@ -179,18 +212,22 @@ private final class PoolState: @unchecked Sendable {
         let now = PoolState.monotonicNanoseconds()
         if deadline == 0 { deadline = now + spinNanoseconds }
         if now < deadline { continue }
+        // Sleep off the caller's CPU, so the wake-up puts this thread beside the caller, not behind it
+        // (see thread_placement.c); the CPU is allowed again once awake.
+        let avoided = Int32(truncatingIfNeeded: callerCpu.load(ordering: .relaxed))
+        let moved = sct_thread_sleep_away_from(avoided) != 0
         pthread_mutex_lock(mutex)
         sleepers += 1
-        while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .acquiring) {
+        while PoolState.generation(work.load(ordering: .acquiring)) == seen && !stopping.load(ordering: .acquiring) {
           pthread_cond_wait(wake, mutex)
         }
         sleepers -= 1
         pthread_mutex_unlock(mutex)
+        if moved { sct_thread_allow_cpu(avoided) }
       }
-      seen = generation.load(ordering: .acquiring)
       if stopping.load(ordering: .acquiring) { return }
-      runChunks()
-      pending.subtract(1, ordering: .releasing)
+      seen = PoolState.generation(work.load(ordering: .acquiring))
+      runChunks(of: seen)
     }
   }
 }

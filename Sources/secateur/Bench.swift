@@ -16,7 +16,9 @@ struct Bench: ParsableCommand {
   @Option(help: "Threads per run (0 = all cores).") var threads = 0
   @Flag(help: "Skip the graph optimizer.") var noOptimize = false
   @Flag(help: "Print one JSON object instead of text.") var json = false
-  @Flag(help: "Also print each node's median share of a run (slowest first).") var profile = false
+  @Option(help: "Idle milliseconds before each timed run, as between spaced-out requests (0 = back to back).")
+  var pauseMs = 0.0
+  @Flag(help: "Also print each node's mean time per run and share of the total (slowest first).") var profile = false
 
   func run() throws {
     do {
@@ -32,6 +34,7 @@ struct Bench: ParsableCommand {
       _ = session.stepTimings(reset: true)
       var times: [Double] = []
       for _ in 0..<max(1, runs) {
+        if pauseMs > 0 { usleep(useconds_t(min(pauseMs, 10_000) * 1000)) }
         let s = now()
         _ = try session.run(feeds)
         times.append((now() - s) * 1000)

@@ -7,14 +7,8 @@ import ModelFormat
 
 /// Naive references for the broadcast loop driver and the reduction engine, swept over random shapes.
 struct BroadcastReduceTests {
-  /// One pool for all cases. Implementation note: a pool used right after creation can miss its
-  /// first job when a worker thread has not started yet (ThreadPool reads `generation` on start),
-  /// so the pool is warmed up before use.
-  static let pool: ThreadPool = {
-    let p = ThreadPool(threadCount: 2)
-    usleep(50_000)
-    return p
-  }()
+  /// One pool for all cases.
+  static let pool = ThreadPool(threadCount: 2)
 
   struct RNG {
     var state: UInt64

@@ -123,6 +123,14 @@ static inline void sct_cpu_pause(void) {
 #endif
 }
 
+/* Thread placement for the thread pool (thread_placement.c). `sct_current_cpu` is the calling thread's
+ * CPU (-1 if unknown). `sct_thread_sleep_away_from(cpu)` takes `cpu` out of the calling thread's
+ * affinity (only if it keeps at least one other CPU) and returns 1 if it did; `sct_thread_allow_cpu`
+ * puts it back. */
+int sct_current_cpu(void);
+int sct_thread_sleep_away_from(int cpu);
+void sct_thread_allow_cpu(int cpu);
+
 /* The ISA the dispatcher chose: 2 = AVX-512F, 1 = AVX2+FMA, 0 = baseline (capped by the environment
  * variable SECATEUR_ISA=avx2|baseline, for tests). */
 int sct_ckernels_isa(void);
