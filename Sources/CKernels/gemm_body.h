@@ -148,19 +148,29 @@ static inline void FN(gemm_sweep)(long m_begin, long m_end, long n, long k, long
   }
 }
 
+/* How many panels share one pass of the weights: as many as fit the staging buffer with all of k (up to
+ * GEMM_JG), else fewer and longer. Every k-block makes each tile reload and store its partial sums, and a
+ * fixed group of 4 cut k = 512 into 7 blocks of 80; 1 panel per pass takes it in 2. kernels_micro gemm,
+ * three alternating rounds on Zen 4: ResNet-50 set 86–98 → 91–103 GFLOP/s, MobileNetV2 77–91 → 82–95
+ * (AVX2 variant 67–78 → 70–81); the small-k MobileNet shapes keep their group of 4. */
+static inline long FN(gemm_group)(long tiles, long k) {
+  long jg = GEMM_PANEL_FLOATS / (k * GEMM_NR);
+  jg = jg < 1 ? 1 : jg > GEMM_JG ? GEMM_JG : jg;
+  return tiles < jg ? tiles : jg;
+}
+
 /* Rows [m_begin, m_end) (m_begin a multiple of MR) × columns [0, n).
  * Implementation note: x is copied into a stack buffer of up to GEMM_JG panels (kc rows × NR columns each,
  * zero-padded) before the tiles read it, and one MR × kc weight block then serves every panel of the group.
  * Reading x in place strides a page or more per k step (measured 20–30 GFLOP/s for k ≥ 576 on Zen 4,
- * against 80–100 with panels); one panel per pass streams the whole weight once per 48 columns, which
- * fell to 20 GFLOP/s on ResNet-50's 7×7 layers (n = 49, 9 MB of weights); grouping panels fixes both.
+ * against 80–100 with panels). Panels are grouped (gemm_group) so a weight block serves several.
  * Within a group, GEMM_MC rows of weights (an L2-sized block) sweep each panel while it sits in L1, BLIS
  * style; GEMM_MC = GEMM_MR gives the weight-stationary order (one MR block over every panel) instead. */
 void FN(sct_gemm_f32)(long m_begin, long m_end, long n, long k, const float *packed, const float *x, long ldx,
                       float *y, long ldy, const sct_gemm_epilogue *e) {
   float panel[GEMM_PANEL_FLOATS] __attribute__((aligned(64)));
   long tiles = (n + GEMM_NR - 1) / GEMM_NR;
-  long jg = tiles < GEMM_JG ? tiles : GEMM_JG;
+  long jg = FN(gemm_group)(tiles, k);
   long kcmax = GEMM_PANEL_FLOATS / (jg * GEMM_NR) / 8 * 8;
   for (long t0 = 0; t0 < tiles; t0 += jg) {
     long tn = tiles - t0 < jg ? tiles - t0 : jg;
@@ -257,7 +267,7 @@ void FN(sct_conv_gemm_f32)(long m_begin, long m_end, long j_begin, long j_end, c
   float panel[GEMM_PANEL_FLOATS] __attribute__((aligned(64)));
   const long k = g->c * g->kh * g->kw, n = j_end;
   long tiles = (j_end - j_begin + GEMM_NR - 1) / GEMM_NR;
-  long jg = tiles < GEMM_JG ? tiles : GEMM_JG;
+  long jg = FN(gemm_group)(tiles, k);
   long kcmax = GEMM_PANEL_FLOATS / (jg * GEMM_NR) / 8 * 8;
   for (long t0 = 0; t0 < tiles; t0 += jg) {
     long tn = tiles - t0 < jg ? tiles - t0 : jg;

@@ -88,8 +88,11 @@ import Testing
 
   /// Rows [mr, m) and columns [3, n − 2) of a GEMM whose output rows are padded (ldy > n): nothing else
   /// of y may change, including the padding between rows.
-  /// (n − 5 = 49, 52, 98: narrow last panels of 1, 4, 2 columns, through several k blocks for k = 300, 170.)
-  @Test(arguments: [(13, 29, 5), (37, 7, 40), (9, 64, 3), (13, 54, 300), (11, 57, 7), (9, 103, 170)])
+  /// (n − 5 = 49, 52, 98, 4: narrow last panels of 1, 4, 2 columns. A k-block holds as many k rows as
+  /// the staging buffer gives the panels sharing it — 168 to 336 rows with AVX-512, up to 1024 with
+  /// AVX2, 5461 in the baseline — so k = 170, 1100 and 6000 run through several on each.)
+  @Test(arguments: [(13, 29, 5), (37, 7, 40), (9, 64, 3), (13, 54, 300), (11, 57, 7), (9, 103, 170),
+                    (11, 57, 1100), (13, 9, 6000)])
   func gemmWritesOnlyItsRowsAndColumns(shape: (Int, Int, Int)) {
     let (m, n, k) = shape
     let mr = sct_gemm_mr(), ldy = n + 5
