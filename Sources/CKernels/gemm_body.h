@@ -154,9 +154,16 @@ static inline void FN(gemm_sweep)(long m_begin, long m_end, long n, long k, long
  * three alternating rounds on Zen 4: ResNet-50 set 86–98 → 91–103 GFLOP/s, MobileNetV2 77–91 → 82–95
  * (AVX2 variant 67–78 → 70–81); the small-k MobileNet shapes keep their group of 4. */
 static inline long FN(gemm_group)(long tiles, long k) {
-  long jg = GEMM_PANEL_FLOATS / (k * GEMM_NR);
+  long jg = GEMM_PANEL_FLOATS / ((k + 7) / 8 * 8 * GEMM_NR); /* the drivers round kc down to 8 rows */
   jg = jg < 1 ? 1 : jg > GEMM_JG ? GEMM_JG : jg;
   return tiles < jg ? tiles : jg;
+}
+
+/* k rows per block for a group of jg panels: the staging buffer's share, in blocks of even length (a
+ * multiple of 8) so k = 340 runs as 2 × 176, not 336 + 4. */
+static inline long FN(gemm_kc)(long jg, long k) {
+  long kcmax = GEMM_PANEL_FLOATS / (jg * GEMM_NR) / 8 * 8, blocks = (k + kcmax - 1) / kcmax;
+  return ((k + blocks - 1) / blocks + 7) / 8 * 8;
 }
 
 /* Rows [m_begin, m_end) (m_begin a multiple of MR) × columns [0, n).
@@ -171,7 +178,7 @@ void FN(sct_gemm_f32)(long m_begin, long m_end, long n, long k, const float *pac
   float panel[GEMM_PANEL_FLOATS] __attribute__((aligned(64)));
   long tiles = (n + GEMM_NR - 1) / GEMM_NR;
   long jg = FN(gemm_group)(tiles, k);
-  long kcmax = GEMM_PANEL_FLOATS / (jg * GEMM_NR) / 8 * 8;
+  long kcmax = FN(gemm_kc)(jg, k);
   for (long t0 = 0; t0 < tiles; t0 += jg) {
     long tn = tiles - t0 < jg ? tiles - t0 : jg;
     for (long k0 = 0; k0 < k; k0 += kcmax) {
@@ -268,7 +275,7 @@ void FN(sct_conv_gemm_f32)(long m_begin, long m_end, long j_begin, long j_end, c
   const long k = g->c * g->kh * g->kw, n = j_end;
   long tiles = (j_end - j_begin + GEMM_NR - 1) / GEMM_NR;
   long jg = FN(gemm_group)(tiles, k);
-  long kcmax = GEMM_PANEL_FLOATS / (jg * GEMM_NR) / 8 * 8;
+  long kcmax = FN(gemm_kc)(jg, k);
   for (long t0 = 0; t0 < tiles; t0 += jg) {
     long tn = tiles - t0 < jg ? tiles - t0 : jg;
     const long j0 = j_begin + t0 * GEMM_NR;
