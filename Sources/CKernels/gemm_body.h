@@ -148,37 +148,33 @@ static inline void FN(gemm_sweep)(long m_begin, long m_end, long n, long k, long
   }
 }
 
-/* How many panels share one pass of the weights: as many as fit the staging buffer with all of k (up to
- * GEMM_JG), else fewer and longer. Every k-block makes each tile reload and store its partial sums, and a
- * fixed group of 4 cut k = 512 into 7 blocks of 80; 1 panel per pass takes it in 2. kernels_micro gemm,
- * three alternating rounds on Zen 4: ResNet-50 set 86–98 → 91–103 GFLOP/s, MobileNetV2 77–91 → 82–95
- * (AVX2 variant 67–78 → 70–81); the small-k MobileNet shapes keep their group of 4. */
-static inline long FN(gemm_group)(long tiles, long k) {
-  long jg = GEMM_PANEL_FLOATS / ((k + 7) / 8 * 8 * GEMM_NR); /* the drivers round kc down to 8 rows */
-  jg = jg < 1 ? 1 : jg > GEMM_JG ? GEMM_JG : jg;
-  return tiles < jg ? tiles : jg;
-}
-
-/* k rows per block for a group of jg panels: the staging buffer's share, in blocks of even length (a
- * multiple of 8) so k = 340 runs as 2 × 176, not 336 + 4. */
-static inline long FN(gemm_kc)(long jg, long k) {
-  long kcmax = GEMM_PANEL_FLOATS / (jg * GEMM_NR) / 8 * 8, blocks = (k + kcmax - 1) / kcmax;
-  return ((k + blocks - 1) / blocks + 7) / 8 * 8;
+/* The blocking of x for `tiles` panels of depth k: *jg panels share one pass of the weights, taking k in
+ * blocks of *kc rows. As many panels as fit the staging buffer with all of k (up to GEMM_JG), else fewer
+ * and longer blocks: every k-block makes each tile reload and store its partial sums, and a fixed group
+ * of 4 cut k = 512 into 7 blocks of 80 (1 panel per pass takes it in 2). Blocks are multiples of 8 rows
+ * and of even length (k = 340: 2 × 176, not 336 + 4). kernels_micro gemm, alternating rounds on Zen 4:
+ * ResNet-50 set 86–98 → 91–103 GFLOP/s, MobileNetV2 77–91 → 82–95 (AVX2 variant 67–78 → 70–81). */
+static inline void FN(gemm_blocking)(long tiles, long k, long *jg, long *kc) {
+  long g = GEMM_PANEL_FLOATS / ((k + 7) / 8 * 8 * GEMM_NR);
+  g = g < 1 ? 1 : g > GEMM_JG ? GEMM_JG : g;
+  *jg = tiles < g ? tiles : g;
+  long kcmax = GEMM_PANEL_FLOATS / (*jg * GEMM_NR) / 8 * 8, blocks = (k + kcmax - 1) / kcmax;
+  *kc = ((k + blocks - 1) / blocks + 7) / 8 * 8;
 }
 
 /* Rows [m_begin, m_end) (m_begin a multiple of MR) × columns [0, n).
  * Implementation note: x is copied into a stack buffer of up to GEMM_JG panels (kc rows × NR columns each,
  * zero-padded) before the tiles read it, and one MR × kc weight block then serves every panel of the group.
  * Reading x in place strides a page or more per k step (measured 20–30 GFLOP/s for k ≥ 576 on Zen 4,
- * against 80–100 with panels). Panels are grouped (gemm_group) so a weight block serves several.
+ * against 80–100 with panels). Panels are grouped (gemm_blocking) so a weight block serves several.
  * Within a group, GEMM_MC rows of weights (an L2-sized block) sweep each panel while it sits in L1, BLIS
  * style; GEMM_MC = GEMM_MR gives the weight-stationary order (one MR block over every panel) instead. */
 void FN(sct_gemm_f32)(long m_begin, long m_end, long n, long k, const float *packed, const float *x, long ldx,
                       float *y, long ldy, const sct_gemm_epilogue *e) {
   float panel[GEMM_PANEL_FLOATS] __attribute__((aligned(64)));
   long tiles = (n + GEMM_NR - 1) / GEMM_NR;
-  long jg = FN(gemm_group)(tiles, k);
-  long kcmax = FN(gemm_kc)(jg, k);
+  long jg, kcmax;
+  FN(gemm_blocking)(tiles, k, &jg, &kcmax);
   for (long t0 = 0; t0 < tiles; t0 += jg) {
     long tn = tiles - t0 < jg ? tiles - t0 : jg;
     for (long k0 = 0; k0 < k; k0 += kcmax) {
@@ -274,8 +270,8 @@ void FN(sct_conv_gemm_f32)(long m_begin, long m_end, long j_begin, long j_end, c
   float panel[GEMM_PANEL_FLOATS] __attribute__((aligned(64)));
   const long k = g->c * g->kh * g->kw, n = j_end;
   long tiles = (j_end - j_begin + GEMM_NR - 1) / GEMM_NR;
-  long jg = FN(gemm_group)(tiles, k);
-  long kcmax = FN(gemm_kc)(jg, k);
+  long jg, kcmax;
+  FN(gemm_blocking)(tiles, k, &jg, &kcmax);
   for (long t0 = 0; t0 < tiles; t0 += jg) {
     long tn = tiles - t0 < jg ? tiles - t0 : jg;
     const long j0 = j_begin + t0 * GEMM_NR;

@@ -132,6 +132,8 @@ private final class PoolState: @unchecked Sendable {
   }
 
   static func generation(_ word: UInt64) -> UInt64 { word >> 32 }
+  static func count(_ word: UInt64) -> Int { Int((word >> 16) & UInt64(maxChunks)) }
+  static func next(_ word: UInt64) -> Int { Int(word & UInt64(maxChunks)) }
   static func word(generation: UInt64, count: Int) -> UInt64 {
     (generation << 32) | (UInt64(count) << 16)
   }
@@ -183,8 +185,8 @@ private final class PoolState: @unchecked Sendable {
   func runChunks(of generation: UInt64) {
     var word = work.load(ordering: .acquiring)
     while PoolState.generation(word) == generation {
-      let next = Int(word & 0xFFFF), count = Int((word >> 16) & 0xFFFF)
-      if next >= count { return }
+      let next = PoolState.next(word)
+      if next >= PoolState.count(word) { return }
       let (exchanged, current) = work.compareExchange(
         expected: word, desired: word &+ 1, successOrdering: .acquiring, failureOrdering: .acquiring)
       if !exchanged { word = current; continue }
