@@ -95,6 +95,15 @@ def peaks(binary_dir: Path, threads: int) -> tuple[float, float]:
     return fma, sgemm
 
 
+def cores_available(binary_dir: Path, threads: int, one_core: float) -> float:
+    """The FMA throughput of `threads` threads now, in units of the 1-thread ceiling. On this VM the host at
+    times runs both vCPUs on one physical core for seconds at a time: fma_peak 2 then gives ~115 GFLOP/s
+    instead of ~230, and every engine's 2-thread time is ~2× its usual (while `load` stays 0, since the
+    guest sees nothing else running)."""
+    fma = float(subprocess.check_output([str(binary_dir / "fma_peak"), str(threads)], text=True).split()[0])
+    return fma / one_core
+
+
 def time_case(path: str, threads: int, runs: int, warmup: int, pause: float, check: bool) -> dict:
     x = np.random.default_rng(1).standard_normal(engines.input_shape(path), dtype=np.float32)
     es = [engines.make(e, path, threads) for e in engines.ENGINES]
@@ -161,14 +170,18 @@ def report(res: dict, out: Path, args) -> str:
     L.append("Ratios are Secateur median / peer median (below 1 = Secateur faster). GFLOP/s = 2 × MACs / "
              "Secateur median. FMA % and sgemm % compare that with the machine's FP32 FMA ceiling and OpenBLAS "
              "sgemm figure at the same thread count, both measured in this run. Load = cores' worth of CPU "
-             "busy outside the benchmark process during the case (the machine may be shared).\n")
+             "busy outside the benchmark process during the case (the machine may be shared). Cores = FMA "
+             "throughput of that many threads just before and just after the case (the lower of the two), in "
+             "units of the 1-thread ceiling: near the thread count when the host gave this VM that many full "
+             "cores; near 1 at 2 threads when it ran both vCPUs on one physical core, which halves every "
+             "engine's 2-thread speed and which `load` cannot see.\n")
     for t in args.threads:
         fma, sg = res["peaks"][str(t)]
         L.append(f"\n## {t} thread{'s' if t > 1 else ''}  (FMA ceiling {fma:.1f} GFLOP/s, sgemm {sg:.1f} GFLOP/s, "
                  f"load during peaks {res['peak_load'][str(t)]:.2f})\n")
         L.append("| model | GMACs | Secateur ms (med / p90) | ORT ms (med / p90) | OpenVINO ms (med / p90) | "
-                 "÷ ORT | ÷ OV | GFLOP/s | FMA % | sgemm % | load |")
-        L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+                 "÷ ORT | ÷ OV | GFLOP/s | FMA % | sgemm % | load | cores |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for name, c in res["cases"].items():
             r = c.get(str(t))
             if r is None:
@@ -176,10 +189,11 @@ def report(res: dict, out: Path, args) -> str:
             s = r["stats"]
             sec, ort, ov = s["secateur"], s["onnxruntime"], s["openvino"]
             gflops = 2 * c["macs"] / (sec["median"] * 1e-3) * 1e-9
+            cores = f"{r['cores']:.2f}" if "cores" in r else "—"  # results written before the probe existed
             L.append(f"| {name} | {c['macs'] / 1e9:.3f} | {sec['median']:.2f} / {sec['p90']:.2f} | "
                      f"{ort['median']:.2f} / {ort['p90']:.2f} | {ov['median']:.2f} / {ov['p90']:.2f} | "
                      f"{sec['median'] / ort['median']:.2f} | {sec['median'] / ov['median']:.2f} | {gflops:.1f} | "
-                     f"{100 * gflops / fma:.0f} | {100 * gflops / sg:.0f} | {r['load']:.2f} |")
+                     f"{100 * gflops / fma:.0f} | {100 * gflops / sg:.0f} | {r['load']:.2f} | {cores} |")
         pr = [(n, c) for n, c in res["cases"].items() if c.get("base") and str(t) in c
               and str(t) in res["cases"].get(c["base"], {})]
         if pr:
@@ -238,12 +252,16 @@ def main(argv=None) -> int:
     for name, m in models.items():
         case = {"macs": m["macs"], "base": m["base"]}
         for t in args.threads:
+            one_core = res["peaks"][str(args.threads[0])][0] / args.threads[0]
+            before = cores_available(args.bin, t, one_core)
             r = time_case(m["path"], t, args.runs, args.warmup, args.pause, check=(t == args.threads[0]))
+            r["cores"] = min(before, cores_available(args.bin, t, one_core))
             case[str(t)] = r
             s = r["stats"]
             print(f"{name:<22} t={t}  sec {s['secateur']['median']:8.2f}  ort {s['onnxruntime']['median']:8.2f}  "
                   f"ov {s['openvino']['median']:8.2f}  sec/ort {s['secateur']['median'] / s['onnxruntime']['median']:.2f}  "
-                  f"sec/ov {s['secateur']['median'] / s['openvino']['median']:.2f}  load {r['load']:.2f}", flush=True)
+                  f"sec/ov {s['secateur']['median'] / s['openvino']['median']:.2f}  load {r['load']:.2f}  "
+                  f"cores {r['cores']:.2f}", flush=True)
         res["cases"][name] = case
         if not args.no_probe:
             res["probes"][name] = {e: probe(e, m["path"], 1) for e in engines.ENGINES}
