@@ -89,8 +89,12 @@ def settle(pause: float, limit: float = 0.3, window: float = 0.005) -> None:
         before = now
 
 
+def fma_gflops(binary_dir: Path, threads: int) -> float:
+    return float(subprocess.check_output([str(binary_dir / "fma_peak"), str(threads)], text=True).split()[0])
+
+
 def peaks(binary_dir: Path, threads: int) -> tuple[float, float]:
-    fma = float(subprocess.check_output([str(binary_dir / "fma_peak"), str(threads)], text=True).split()[0])
+    fma = fma_gflops(binary_dir, threads)
     sgemm = float(subprocess.check_output([str(binary_dir / "sgemm_peak"), str(threads)], text=True).split()[0])
     return fma, sgemm
 
@@ -100,8 +104,7 @@ def cores_available(binary_dir: Path, threads: int, one_core: float) -> float:
     times runs both vCPUs on one physical core for seconds at a time: fma_peak 2 then gives ~115 GFLOP/s
     instead of ~230, and every engine's 2-thread time is ~2× its usual (while `load` stays 0, since the
     guest sees nothing else running)."""
-    fma = float(subprocess.check_output([str(binary_dir / "fma_peak"), str(threads)], text=True).split()[0])
-    return fma / one_core
+    return fma_gflops(binary_dir, threads) / one_core
 
 
 def time_case(path: str, threads: int, runs: int, warmup: int, pause: float, check: bool) -> dict:

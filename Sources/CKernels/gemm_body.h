@@ -10,10 +10,6 @@
  * w is prepacked as ⌈M/MR⌉ panels of K × MR (zero rows past M), so one tile's weights are read as
  * consecutive broadcasts; x is read in place (row stride ldx: an NCHW activation or an im2col buffer). */
 
-/* One MR × (NV·LANES) tile over a packed x panel (kc rows of NR floats, zero-padded past n);
- * `n` valid columns (> (NV−1)·LANES), `rows` valid rows (≤ MR). `first`: start from zero, else add to y;
- * `last`: apply the epilogue, else store the raw partial sums. pf (or null): weights to prefetch, one
- * line per two k; pfy (or null): rows of y to prefetch for writing, one line per k (gemm_sweep says why). */
 /* One k step of a tile: NV vectors of the panel row times MR broadcast weights into acc. */
 #define GEMM_STEP(NV, kk)                                                                               \
   do {                                                                                                  \
@@ -26,6 +22,10 @@
     }                                                                                                   \
   } while (0)
 
+/* One MR × (NV·LANES) tile over a packed x panel (kc rows of NR floats, zero-padded past n);
+ * `n` valid columns (> (NV−1)·LANES), `rows` valid rows (≤ MR). `first`: start from zero, else add to y;
+ * `last`: apply the epilogue, else store the raw partial sums. pf (or null): weights to prefetch, one
+ * line per two k; pfy (or null): rows of y to prefetch for writing, one line per k (gemm_sweep says why). */
 #define GEMM_TILE(NV)                                                                                   \
   static inline void FN(gemm_tile##NV)(long kc, const float *wp, const float *pf, float *pfy,          \
                                        const float *xp, float *y, long ldy, long n, long rows,          \
