@@ -62,10 +62,10 @@ extension ConvKernel {
     let c = s.c, m = s.m, plane = s.outCount, tw = plan.tilesWide
     let (lo, hi) = ep.clampBounds ?? (-.infinity, .infinity)
     let unfusedActivation = ep.clampBounds == nil
-    let mr = sct_gemm_mr(), panels = (m + mr - 1) / mr, packed = sct_gemm_packed_count(m, c)
+    let packed = sct_gemm_packed_count(m, c)
     let threads = pool.threadCount
     let cChunks = threads == 1 ? 1 : min(c, threads * 2)
-    let mBlocks = threads == 1 ? 1 : min(panels, threads * 2)
+    let mBlocks = threads == 1 ? 1 : min(m, threads * 2)  // output-transform blocks: any channel boundary
     let band = plan.bandRows * tw
     let v = ws, mt = ws + 16 * c * band
     let geo = plan.geometry
@@ -94,7 +94,7 @@ extension ConvKernel {
               sct_gemm_f32(0, m, tiles, c, u + xi * packed, v + xi * c * tiles, tiles, mt + xi * m * tiles, tiles, &none)
             }
             pool.parallelFor(mBlocks) { block in
-              let m0 = min(m, panels * block / mBlocks * mr), m1 = min(m, panels * (block + 1) / mBlocks * mr)
+              let m0 = m * block / mBlocks, m1 = m * (block + 1) / mBlocks
               if m1 <= m0 { return }
               var e = sct_gemm_epilogue(scale: scale, bias: bias, residual: rn, ldr: plane, lo: lo, hi: hi)
               var g = geo
