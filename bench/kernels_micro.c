@@ -34,7 +34,8 @@ static const long mobilenet_v2_gemm[][4] = {
     {64, 196, 384, 3},  {96, 196, 384, 1},  {576, 196, 96, 3},  {96, 196, 576, 2},  {160, 49, 576, 1},
     {960, 49, 160, 3},  {160, 49, 960, 2},  {320, 49, 960, 1},  {1280, 49, 320, 1}};
 /* (C in, M out, H, kernel, stride, pad): convs through the implicit-im2col GEMM. */
-static const long implicit_convs[][6] = {{3, 32, 224, 3, 2, 1},   {3, 64, 224, 7, 2, 3},  {128, 128, 56, 3, 2, 1},
+static const long implicit_convs[][6] = {{3, 32, 224, 3, 2, 1},   {3, 16, 224, 3, 2, 1},  {3, 64, 224, 7, 2, 3},
+                                         {3, 24, 224, 3, 1, 1},   {128, 128, 56, 3, 2, 1},
                                          {256, 256, 28, 3, 2, 1}, {512, 512, 14, 3, 2, 1}};
 /* (channels, H, stride): MobileNetV2's 3×3 depthwise layers. */
 static const long depthwise[][3] = {{32, 112, 1}, {96, 112, 2}, {144, 56, 1}, {144, 56, 2}, {192, 28, 1},
@@ -112,7 +113,7 @@ int main(int argc, char **argv) {
 
 static void implicit_set(void) {
 
-  printf("implicit-im2col convs (C M H kernel stride: ms, GFLOP/s)\n");
+  printf("implicit-im2col convs (C M H kernel stride: ms, GFLOP/s; stems also direct, and its max |diff|)\n");
   for (unsigned i = 0; i < sizeof implicit_convs / sizeof implicit_convs[0]; i++) {
     const long *c = implicit_convs[i];
     long C = c[0], M = c[1], H = c[2], K = c[3], S = c[4], P = c[5];
@@ -129,7 +130,22 @@ static void implicit_set(void) {
       t = cpu_now() - t;
       if (t < best) best = t;
     }
-    printf("  %4ld %4ld %4ld %ldx%ld s%ld: %7.3f ms %6.1f\n", C, M, H, K, K, S, best * 1e3, 2.0 * M * n * k / best * 1e-9);
+    printf("  %4ld %4ld %4ld %ldx%ld s%ld: %7.3f ms %6.1f", C, M, H, K, K, S, best * 1e3, 2.0 * M * n * k / best * 1e-9);
+    if (sct_conv_direct_supported(&g)) {
+      float *yd = filled(M * n, 3);
+      best = 1e9;
+      for (int r = 0; r < 20; r++) {
+        double t = cpu_now();
+        sct_conv_direct_f32(0, M, 0, OH, p, x, &g, yd, n, &e);
+        t = cpu_now() - t;
+        if (t < best) best = t;
+      }
+      double diff = 0;
+      for (long j = 0; j < M * n; j++) diff = fmax(diff, fabs((double)yd[j] - y[j]));
+      printf("   direct %7.3f ms %6.1f  |diff| %.1e", best * 1e3, 2.0 * M * n * k / best * 1e-9, diff);
+      free(yd);
+    }
+    printf("\n");
     free(x), free(w), free(y), free(p);
   }
 }

@@ -103,6 +103,22 @@ void sct_maxpool2d_planes_f32(const float *x, float *y, const sct_dw_geometry *g
   }
 }
 
+int sct_conv_direct_supported(const sct_conv_geometry *g) {
+  if (g->c < 1 || g->c > 4 || g->kh < 1 || g->kw < 1 || g->kw > 16 || g->sh < 1 || g->dh < 1) return 0;
+  if (g->sw < 1 || g->sw > 2 || g->dw != 1 || g->ow < 1 || g->oh < 1 || g->ih < 1 || g->iw < 1) return 0;
+  if (g->ph < 0 || g->pw < 0 || g->ph > g->kh * g->dh || g->pw > g->kw) return 0;
+  return g->c * g->kh * g->sw <= SCT_STEM_MAX_ROWS && g->c * g->kh * g->kw <= SCT_STEM_MAX_K;
+}
+
+void sct_conv_direct_f32(long m_begin, long m_end, long oh_begin, long oh_end, const float *packed, const float *x,
+                         const sct_conv_geometry *g, float *y, long ldy, const sct_gemm_epilogue *e) {
+  switch (sct_ckernels_isa()) {
+  case 2: sct_conv_direct_f32_avx512(m_begin, m_end, oh_begin, oh_end, packed, x, g, y, ldy, e); return;
+  case 1: sct_conv_direct_f32_avx2(m_begin, m_end, oh_begin, oh_end, packed, x, g, y, ldy, e); return;
+  default: sct_conv_direct_f32_scalar(m_begin, m_end, oh_begin, oh_end, packed, x, g, y, ldy, e); return;
+  }
+}
+
 void sct_conv_gemm_f32(long m_begin, long m_end, long j_begin, long j_end, const float *packed, const float *x,
                        const sct_conv_geometry *g, float *y, long ldy, const sct_gemm_epilogue *e) {
   switch (sct_ckernels_isa()) {

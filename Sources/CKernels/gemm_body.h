@@ -22,6 +22,51 @@
     }                                                                                                   \
   } while (0)
 
+/* The end of a tile: its `rows` valid rows of acc (NV vectors each, `tail` valid lanes in the last) to
+ * y, raw partial sums unless `last`, else through the epilogue (scale, bias, residual, clamp). */
+#define GEMM_TILE_STORE(NV)                                                                             \
+  do {                                                                                                  \
+    if (rows == GEMM_MR && tail == LANES) {                                                             \
+      /* A whole tile: constant bounds, so acc stays in registers (the general loop below indexes it    \
+       * by a variable row and goes through the stack — a fifth of a 27-tap stem tile's time). */       \
+      if (!last) {                                                                                      \
+        for (int r = 0; r < GEMM_MR; r++)                                                               \
+          for (int v = 0; v < NV; v++) VSTORE(y + r * ldy + v * LANES, acc[r][v]);                      \
+        break;                                                                                          \
+      }                                                                                                 \
+      const VEC l = VSET1(lo), h = VSET1(hi);                                                           \
+      for (int r = 0; r < GEMM_MR; r++) {                                                               \
+        const VEC s = VSET1(scale ? scale[r] : 1.0f), b = VSET1(bias ? bias[r] : 0.0f);                 \
+        for (int v = 0; v < NV; v++) {                                                                  \
+          VEC a = VFMA(acc[r][v], s, b);                                                                \
+          if (res) a = VADD(a, VLOAD(res + r * ldr + v * LANES));                                       \
+          VSTORE(y + r * ldy + v * LANES, VMIN(VMAX(a, l), h));                                         \
+        }                                                                                               \
+      }                                                                                                 \
+      break;                                                                                            \
+    }                                                                                                   \
+    for (int r = 0; r < rows; r++) {                                                                    \
+      float *yr = y + r * ldy;                                                                          \
+      if (!last) {                                                                                      \
+        for (int v = 0; v < NV; v++) {                                                                  \
+          if (v < NV - 1 || tail == LANES) VSTORE(yr + v * LANES, acc[r][v]);                           \
+          else VSTOREN(yr + v * LANES, acc[r][v], tail);                                                \
+        }                                                                                               \
+        continue;                                                                                       \
+      }                                                                                                 \
+      VEC s = VSET1(scale ? scale[r] : 1.0f), b = VSET1(bias ? bias[r] : 0.0f);                         \
+      VEC l = VSET1(lo), h = VSET1(hi);                                                                 \
+      const float *rr = res ? res + r * ldr : 0;                                                        \
+      for (int v = 0; v < NV; v++) {                                                                    \
+        long cnt = v == NV - 1 ? tail : LANES;                                                          \
+        VEC a = VFMA(acc[r][v], s, b);                                                                  \
+        if (rr) a = VADD(a, cnt == LANES ? VLOAD(rr + v * LANES) : VLOADN(rr + v * LANES, cnt));        \
+        a = VMIN(VMAX(a, l), h);                                                                        \
+        if (cnt == LANES) VSTORE(yr + v * LANES, a); else VSTOREN(yr + v * LANES, a, cnt);              \
+      }                                                                                                 \
+    }                                                                                                   \
+  } while (0)
+
 /* One MR × (NV·LANES) tile over a packed x panel (kc rows of NR floats, zero-padded past n);
  * `n` valid columns (> (NV−1)·LANES), `rows` valid rows (≤ MR). `first`: start from zero, else add to y;
  * `last`: apply the epilogue, else store the raw partial sums. pf (or null): weights to prefetch, one
@@ -56,26 +101,7 @@
       }                                                                                                 \
     }                                                                                                   \
     for (; kk < kc; kk++) GEMM_STEP(NV, kk);                                                            \
-    for (int r = 0; r < rows; r++) {                                                                    \
-      float *yr = y + r * ldy;                                                                          \
-      if (!last) {                                                                                      \
-        for (int v = 0; v < NV; v++) {                                                                  \
-          if (v < NV - 1 || tail == LANES) VSTORE(yr + v * LANES, acc[r][v]);                           \
-          else VSTOREN(yr + v * LANES, acc[r][v], tail);                                                \
-        }                                                                                               \
-        continue;                                                                                       \
-      }                                                                                                 \
-      VEC s = VSET1(scale ? scale[r] : 1.0f), b = VSET1(bias ? bias[r] : 0.0f);                         \
-      VEC l = VSET1(lo), h = VSET1(hi);                                                                 \
-      const float *rr = res ? res + r * ldr : 0;                                                        \
-      for (int v = 0; v < NV; v++) {                                                                    \
-        long cnt = v == NV - 1 ? tail : LANES;                                                          \
-        VEC a = VFMA(acc[r][v], s, b);                                                                  \
-        if (rr) a = VADD(a, cnt == LANES ? VLOAD(rr + v * LANES) : VLOADN(rr + v * LANES, cnt));        \
-        a = VMIN(VMAX(a, l), h);                                                                        \
-        if (cnt == LANES) VSTORE(yr + v * LANES, a); else VSTOREN(yr + v * LANES, a, cnt);              \
-      }                                                                                                 \
-    }                                                                                                   \
+    GEMM_TILE_STORE(NV);                                                                                \
   }
 GEMM_TILE(1)
 GEMM_TILE(2)

@@ -55,6 +55,9 @@ static inline int sct_dw_make_plan(const sct_dw_geometry *g, sct_dw_plan *pl) {
   void sct_conv_gemm_f32_##isa(long m_begin, long m_end, long j_begin, long j_end, const float *packed,   \
                                const float *x, const sct_conv_geometry *g, float *y, long ldy,          \
                                const sct_gemm_epilogue *e);                                              \
+  void sct_conv_direct_f32_##isa(long m_begin, long m_end, long oh_begin, long oh_end, const float *packed, \
+                                 const float *x, const sct_conv_geometry *g, float *y, long ldy,        \
+                                 const sct_gemm_epilogue *e);                                            \
   void sct_wino23_weights_f32_##isa(const float *w, long m, long c, float *u, float *packed);                     \
   void sct_wino23_input_f32_##isa(const float *x, const sct_wino_geometry *g, long c_begin, long c_end,  \
                                   long ty_begin, long ty_end, float *v, long v_stride, long v_ld);       \

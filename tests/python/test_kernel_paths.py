@@ -152,7 +152,13 @@ def conv_family() -> Family:
     f = Family("conv")
     cases = [
         # (C, M, H×W, kernel, strides, dilations, pads, group)
-        (3, 17, (31, 29), (7, 7), (2, 2), (1, 1), (3, 3, 3, 3), 1),   # stem, 3 input channels
+        # ≤ 4 input channels, column stride 1 or 2: the direct stem kernel (sct_conv_direct_f32).
+        (3, 17, (31, 29), (7, 7), (2, 2), (1, 1), (3, 3, 3, 3), 1),   # ResNet-style stem, 3 input channels
+        (3, 13, (33, 35), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1), 1),   # MobileNet-style stem, odd plane
+        (1, 9, (20, 300), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1),   # 1 channel, stride 1, rows in 3 passes
+        (4, 8, (17, 19), (5, 5), (2, 2), (2, 1), (2, 1, 3, 2), 1),    # dilated rows, asymmetric pads
+        (2, 6, (9, 270), (3, 3), (2, 2), (1, 1), (0, 0, 0, 0), 1),    # stride 2, no pads, 2 passes per row
+        (4, 5, (12, 12), (6, 7), (1, 2), (1, 1), (1, 3, 2, 3), 1),    # 4 · 6 · 2 phase rows: the limit
         (17, 37, (14, 14), (1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 1),  # pointwise: direct GEMM
         (37, 7, (7, 7), (1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 1),     # N = 49
         (16, 33, (15, 15), (1, 1), (2, 2), (1, 1), (0, 0, 0, 0), 1),  # strided 1×1 (im2col path)
@@ -180,6 +186,8 @@ def conv_family() -> Family:
         tag = f"conv{i}_c{c}_m{m}_{hw[0]}x{hw[1]}_k{k[0]}_s{s[0]}_d{d[0]}_g{g}"
         f.conv(tag, c, m, hw, k, s, d, p, group=g)
     f.conv("conv_relu", 11, 23, (13, 13), (3, 3), pads=(1, 1, 1, 1), act="relu")
+    f.conv("stem_residual_clip", 3, 11, (15, 17), (3, 3), (2, 2), pads=(1, 1, 1, 1), residual=True, act="clip")
+    f.conv("stem_relu_nobias", 3, 16, (24, 40), (3, 3), (2, 2), pads=(0, 1, 1, 0), bias=False, act="relu")
     f.conv("conv_clip_nobias", 11, 5, (8, 9), (1, 1), bias=False, act="clip")
     f.conv("conv_residual_relu", 13, 13, (10, 10), (3, 3), pads=(1, 1, 1, 1), residual=True, act="relu")
     f.conv("pointwise_residual", 24, 40, (7, 7), (1, 1), residual=True)

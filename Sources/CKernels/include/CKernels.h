@@ -91,6 +91,18 @@ typedef struct {
 void sct_conv_gemm_f32(long m_begin, long m_end, long j_begin, long j_end, const float *packed, const float *x,
                        const sct_conv_geometry *g, float *y, long ldy, const sct_gemm_epilogue *e);
 
+/* Direct convolution for few input channels (the stem, see stem_body.h): limits of its stack buffers. */
+#define SCT_STEM_MAX_ROWS 48 /* c · kh · sw input phase rows per pass */
+#define SCT_STEM_MAX_K 256   /* c · kh · kw taps */
+/* 1 when sct_conv_direct_f32 takes geometry g (and wins over the GEMM: c ≤ 4 input channels, column
+ * stride 1 or 2, undilated columns), else 0. */
+int sct_conv_direct_supported(const sct_conv_geometry *g);
+/* The convolution of sct_conv_gemm_f32, computed directly, for output rows [oh_begin, oh_end) and
+ * channels [m_begin, m_end) (m_begin a multiple of sct_gemm_mr()); same packed weights, y and residual
+ * layout (output position oh · ow + ox, row stride ldy). */
+void sct_conv_direct_f32(long m_begin, long m_end, long oh_begin, long oh_end, const float *packed,
+                         const float *x, const sct_conv_geometry *g, float *y, long ldy, const sct_gemm_epilogue *e);
+
 /* Winograd F(2×2, 3×3) for 3×3 stride-1 undilated convs (see winograd_body.h). One plane geometry: */
 typedef struct {
   long ih, iw, oh, ow; /* input / output plane size */

@@ -69,15 +69,18 @@ extension ConvKernel {
     // gathered by CKernels straight into its panels (1-D/2-D: no buffer written and read back — the
     // explicit im2col held ResNet-50's stem and stride-2 3×3 layers to half of onnxruntime's speed), or an
     // im2col slice in the workspace (3-D).
-    enum Columns { case input, implicit(sct_conv_geometry), im2col(UnsafeMutablePointer<Float>) }
+    // A stem (few input channels) skips the GEMM's gather altogether: sct_conv_direct_f32 reads each tap
+    // from the input rows split once into column phases (a 3-channel stem spent half its time gathering).
+    enum Columns { case input, implicit(sct_conv_geometry), direct(sct_conv_geometry), im2col(UnsafeMutablePointer<Float>) }
     let columns: Columns
     if s.isPointwise {
       columns = .input
     } else if s.isPlanar {
       let g = s.geo
-      columns = .implicit(sct_conv_geometry(c: s.cg, ih: g.inSize[1], iw: g.inSize[2], oh: g.outSize[1], ow: g.outSize[2],
-                                            kh: g.kernel[1], kw: g.kernel[2], sh: g.strides[1], sw: g.strides[2],
-                                            dh: g.dilations[1], dw: g.dilations[2], ph: g.padsBegin[1], pw: g.padsBegin[2]))
+      var cg = sct_conv_geometry(c: s.cg, ih: g.inSize[1], iw: g.inSize[2], oh: g.outSize[1], ow: g.outSize[2],
+                                 kh: g.kernel[1], kw: g.kernel[2], sh: g.strides[1], sw: g.strides[2],
+                                 dh: g.dilations[1], dw: g.dilations[2], ph: g.padsBegin[1], pw: g.padsBegin[2])
+      columns = sct_conv_direct_supported(&cg) != 0 ? .direct(cg) : .implicit(cg)
     } else {
       guard let col = context.workspace?.assumingMemoryBound(to: Float.self) else {
         throw SecateurError.runtime("\(label): missing workspace")
@@ -95,8 +98,13 @@ extension ConvKernel {
     // Explicit im2col columns are produced and consumed tile by tile, each tile's K × width slice sized to
     // stay in L2 (≤ 512 KiB): the whole-image buffer (7 MB on ResNet-50's 56×56 layers) went to memory and back.
     let l2Tiles = explicitIm2col ? min(columnUnits, max(1, (k * os * 4) / (512 << 10))) : 1
-    let tiles = max(l2Tiles, min(columnUnits, (target + groups - 1) / groups))
-    let mBlocks = explicitIm2col ? 1 : max(1, min(panels, (target + groups * tiles - 1) / (groups * tiles)))
+    var tiles = max(l2Tiles, min(columnUnits, (target + groups - 1) / groups))
+    var mBlocks = explicitIm2col ? 1 : max(1, min(panels, (target + groups * tiles - 1) / (groups * tiles)))
+    if case .direct(let cg) = columns {
+      // Tasks take bands of output rows, each over every channel: a band splits its input rows once.
+      tiles = max(1, min(cg.oh, (target + groups - 1) / groups))
+      mBlocks = 1
+    }
     let (lo, hi) = ep.clampBounds ?? (-.infinity, .infinity)
     let unfusedActivation = ep.clampBounds == nil
     let geo = s.geo, stride = gemmGroupStride
@@ -108,7 +116,10 @@ extension ConvKernel {
         let yn = y + n * s.m * os
         pool.parallelFor(groups * tiles * mBlocks) { task in
           let mb = task % mBlocks, t = (task / mBlocks) % tiles, g = task / (mBlocks * tiles)
-          let c0 = min(os, columnUnits * t / tiles * columnUnit), c1 = min(os, columnUnits * (t + 1) / tiles * columnUnit)
+          var c0 = min(os, columnUnits * t / tiles * columnUnit), c1 = min(os, columnUnits * (t + 1) / tiles * columnUnit)
+          if case .direct(let cg) = columns {  // bands of whole output rows
+            c0 = cg.oh * t / tiles * cg.ow; c1 = cg.oh * (t + 1) / tiles * cg.ow
+          }
           let m0 = min(mg, panels * mb / mBlocks * mr), m1 = min(mg, panels * (mb + 1) / mBlocks * mr)
           let width = c1 - c0
           if width <= 0 || m1 <= m0 { return }
@@ -119,6 +130,9 @@ extension ConvKernel {
           switch columns {
           case .input:
             sct_gemm_f32(m0, m1, width, k, wg, xg + c0, os, yg + c0, os, &e)
+          case .direct(var cg):  // y and the residual at the group's base, as for .implicit
+            e.residual = rg
+            sct_conv_direct_f32(m0, m1, c0 / cg.ow, c1 / cg.ow, wg, xg, &cg, yg, os, &e)
           case .implicit(var cg):  // a per-task copy: the C call takes a pointer, tasks run concurrently
             // Columns are absolute output positions here, so y and the residual are passed at the group's base.
             e.residual = rg

@@ -1,0 +1,114 @@
+/* Direct convolution for few input channels — the stem, where RGB comes in — written once and compiled
+ * per ISA (included by kernels_*.c after gemm_body.h, whose packed weights, tile store and GEMM_MR /
+ * GEMM_NR it shares).
+ *
+ * Through the implicit-im2col GEMM a 3-channel stem spends most of its time gathering: 27 panel rows per
+ * output position, each a stride-2 copy, against 27 · M multiply-adds — with M = 16 (a pruned
+ * MobileNetV2) the gather was half the layer. Here each input row a band of outputs reads is split once
+ * into its column phases (stride 2: even and odd columns), and a tap (c, r, q) of an output vector is a
+ * plain unaligned load from phase q mod sw at offset ⌊q / sw⌋: the tile streams taps straight from these
+ * L1-resident rows, register-blocked over MR output channels × NV vectors like the GEMM's tile. */
+
+/* Output columns per pass: the phase rows of a pass (c · kh · sw of them) stay well inside L1. */
+#define SCT_STEM_CHUNK 128
+
+/* Phase rows of one pass, each `pitch` floats: phase p, element i = input column (ox0 + i)·sw + p − pw
+ * of row `row`, zero outside [0, iw). col0 = ox0 · sw − pw. */
+static inline void FN(stem_phase_rows)(float *d, long pitch, const float *row, long iw, long sw, long col0) {
+  const VEC zero = VZERO();
+  if (sw == 1) {
+    for (long i = 0; i < pitch; i += LANES) VSTORE(d + i, VLOADR(row, col0 + i, iw, zero));
+    return;
+  }
+  for (long i = 0; i < pitch; i += LANES) {
+    const VEC lo = VLOADR(row, col0 + 2 * i, iw, zero), hi = VLOADR(row, col0 + 2 * i + LANES, iw, zero);
+    VEC even, odd;
+    VDEINT2R(lo, hi, even, odd);
+    VSTORE(d + i, even);
+    VSTORE(d + pitch + i, odd);
+  }
+}
+
+/* One MR × (NV·LANES) output tile of one output row: Σ over the `ntaps` taps (x at xs + tap_x[t], the
+ * packed weight row tap_k[t]) then the epilogue; `n` valid columns (> (NV−1)·LANES), `rows` valid rows. */
+#define STEM_TILE(NV)                                                                                   \
+  static inline void FN(stem_tile##NV)(const float *wp, const float *xs, const long *tap_x,             \
+                                       const long *tap_k, long ntaps, float *y, long ldy, long n,       \
+                                       long rows, const float *scale, const float *bias,                \
+                                       const float *res, long ldr, float lo, float hi) {                \
+    VEC acc[GEMM_MR][NV];                                                                               \
+    const long tail = n - (NV - 1) * LANES;                                                             \
+    const int last = 1;                                                                                 \
+    for (int r = 0; r < GEMM_MR; r++)                                                                   \
+      for (int v = 0; v < NV; v++) acc[r][v] = VZERO();                                                 \
+    for (long t = 0; t < ntaps; t++) {                                                                  \
+      const float *xr = xs + tap_x[t], *wk = wp + tap_k[t] * GEMM_MR;                                   \
+      VEC xv[NV];                                                                                       \
+      for (int v = 0; v < NV; v++) xv[v] = VLOAD(xr + v * LANES);                                       \
+      for (int r = 0; r < GEMM_MR; r++) {                                                               \
+        VEC wv = VSET1(wk[r]);                                                                          \
+        for (int v = 0; v < NV; v++) acc[r][v] = VFMA(wv, xv[v], acc[r][v]);                            \
+      }                                                                                                 \
+    }                                                                                                   \
+    GEMM_TILE_STORE(NV);                                                                                \
+  }
+STEM_TILE(1)
+STEM_TILE(2)
+STEM_TILE(3)
+
+/* Output rows [oh_begin, oh_end) × channels [m_begin, m_end) (m_begin a multiple of GEMM_MR) of a conv
+ * sct_conv_direct_supported accepts; packed as for sct_conv_gemm_f32, y and e->residual with row stride
+ * ldy (output position oh · ow + ox). */
+void FN(sct_conv_direct_f32)(long m_begin, long m_end, long oh_begin, long oh_end, const float *packed,
+                             const float *x, const sct_conv_geometry *g, float *y, long ldy,
+                             const sct_gemm_epilogue *e) {
+  float phases[SCT_STEM_MAX_ROWS * (SCT_STEM_CHUNK + 2 * 16)] __attribute__((aligned(64)));
+  long tap_x[SCT_STEM_MAX_K], tap_k[SCT_STEM_MAX_K];
+  const long sw = g->sw, ow = g->ow, k = g->c * g->kh * g->kw, plane = g->ih * g->iw;
+  const long chunks = (ow + SCT_STEM_CHUNK - 1) / SCT_STEM_CHUNK;
+  const long vmax = GEMM_NR / LANES; /* widest tile, in vectors */
+  for (long oh = oh_begin; oh < oh_end; oh++) {
+    for (long ch = 0; ch < chunks; ch++) {
+      const long ox0 = ow * ch / chunks, cols = ow * (ch + 1) / chunks - ox0;
+      const long vecs = (cols + LANES - 1) / LANES;
+      /* Every tile reads whole vectors from phase offset ⌊(kw − 1) / sw⌋ at most: one vector of slack. */
+      const long pitch = (vecs + 1 + ((g->kw - 1) / sw) / LANES) * LANES;
+      long ntaps = 0, rows_used = 0;
+      for (long c = 0; c < g->c; c++) {
+        for (long r = 0; r < g->kh; r++) {
+          const long ih = oh * g->sh - g->ph + r * g->dh;
+          if (ih < 0 || ih >= g->ih) continue; /* a pad row adds nothing */
+          float *d = phases + rows_used * pitch;
+          FN(stem_phase_rows)(d, pitch, x + c * plane + ih * g->iw, g->iw, sw, ox0 * sw - g->pw);
+          for (long q = 0; q < g->kw; q++) {
+            tap_x[ntaps] = (rows_used + q % sw) * pitch + q / sw;
+            tap_k[ntaps++] = (c * g->kh + r) * g->kw + q;
+          }
+          rows_used += sw;
+        }
+      }
+      const long j = oh * ow + ox0;
+      for (long m0 = m_begin; m0 < m_end; m0 += GEMM_MR) {
+        const long rows = m_end - m0 < GEMM_MR ? m_end - m0 : GEMM_MR;
+        const float *wp = packed + m0 * k;
+        const float *sc = e->scale ? e->scale + m0 : 0, *bi = e->bias ? e->bias + m0 : 0;
+        for (long v0 = 0; v0 < vecs;) {
+          /* Widest tiles first, but never a lone 1-vector tile after them when two 2-vector ones fit. */
+          long nv = vecs - v0 < vmax ? vecs - v0 : vmax;
+          if (vmax == 3 && vecs - v0 == 4) nv = 2;
+          const long c0 = v0 * LANES, n = (v0 + nv) * LANES < cols ? nv * LANES : cols - c0;
+          float *yt = y + m0 * ldy + j + c0;
+          const float *res = e->residual ? e->residual + m0 * e->ldr + j + c0 : 0;
+          const float *xs = phases + c0;
+          if (nv == 3)
+            FN(stem_tile3)(wp, xs, tap_x, tap_k, ntaps, yt, ldy, n, rows, sc, bi, res, e->ldr, e->lo, e->hi);
+          else if (nv == 2)
+            FN(stem_tile2)(wp, xs, tap_x, tap_k, ntaps, yt, ldy, n, rows, sc, bi, res, e->ldr, e->lo, e->hi);
+          else
+            FN(stem_tile1)(wp, xs, tap_x, tap_k, ntaps, yt, ldy, n, rows, sc, bi, res, e->ldr, e->lo, e->hi);
+          v0 += nv;
+        }
+      }
+    }
+  }
+}
