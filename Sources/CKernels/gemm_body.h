@@ -10,32 +10,32 @@
  * w is prepacked as ⌈M/MR⌉ panels of K × MR (zero rows past M), so one tile's weights are read as
  * consecutive broadcasts; x is read in place (row stride ldx: an NCHW activation or an im2col buffer). */
 
-/* One k step of a tile: NV vectors of the panel row times MR broadcast weights into acc. */
-#define GEMM_STEP(NV, kk)                                                                               \
+/* One k step of a tile: NV vectors of the panel row times the first R of the MR broadcast weights. */
+#define GEMM_STEP(NV, R, kk)                                                                            \
   do {                                                                                                  \
     const float *xr = xp + (kk) * GEMM_NR, *wk = wp + (kk) * GEMM_MR;                                   \
     VEC xv[NV];                                                                                         \
     for (int v = 0; v < NV; v++) xv[v] = VLOAD(xr + v * LANES);                                         \
-    for (int r = 0; r < GEMM_MR; r++) {                                                                 \
+    for (int r = 0; r < R; r++) {                                                                       \
       VEC wv = VSET1(wk[r]);                                                                            \
       for (int v = 0; v < NV; v++) acc[r][v] = VFMA(wv, xv[v], acc[r][v]);                              \
     }                                                                                                   \
   } while (0)
 
-/* The end of a tile: its `rows` valid rows of acc (NV vectors each, `tail` valid lanes in the last) to
- * y, raw partial sums unless `last`, else through the epilogue (scale, bias, residual, clamp). */
-#define GEMM_TILE_STORE(NV)                                                                             \
+/* The end of an R-row tile: its `rows` valid rows of acc (NV vectors each, `tail` valid lanes in the
+ * last) to y, raw partial sums unless `last`, else through the epilogue (scale, bias, residual, clamp). */
+#define GEMM_TILE_STORE(NV, R)                                                                          \
   do {                                                                                                  \
-    if (rows == GEMM_MR && tail == LANES) {                                                             \
+    if (rows == R && tail == LANES) {                                                                   \
       /* A whole tile: constant bounds, so acc stays in registers (the general loop below indexes it    \
        * by a variable row and goes through the stack — a fifth of a 27-tap stem tile's time). */       \
       if (!last) {                                                                                      \
-        for (int r = 0; r < GEMM_MR; r++)                                                               \
+        for (int r = 0; r < R; r++)                                                                     \
           for (int v = 0; v < NV; v++) VSTORE(y + r * ldy + v * LANES, acc[r][v]);                      \
         break;                                                                                          \
       }                                                                                                 \
       const VEC l = VSET1(lo), h = VSET1(hi);                                                           \
-      for (int r = 0; r < GEMM_MR; r++) {                                                               \
+      for (int r = 0; r < R; r++) {                                                                     \
         const VEC s = VSET1(scale ? scale[r] : 1.0f), b = VSET1(bias ? bias[r] : 0.0f);                 \
         for (int v = 0; v < NV; v++) {                                                                  \
           VEC a = VFMA(acc[r][v], s, b);                                                                \
@@ -67,18 +67,18 @@
     }                                                                                                   \
   } while (0)
 
-/* One MR × (NV·LANES) tile over a packed x panel (kc rows of NR floats, zero-padded past n);
- * `n` valid columns (> (NV−1)·LANES), `rows` valid rows (≤ MR). `first`: start from zero, else add to y;
+/* One R × (NV·LANES) tile (R = MR, or MR / 2 for a short last row block) over a packed x panel (kc rows of NR floats, zero-padded past n);
+ * `n` valid columns (> (NV−1)·LANES), `rows` valid rows (≤ R). `first`: start from zero, else add to y;
  * `last`: apply the epilogue, else store the raw partial sums. pf (or null): weights to prefetch, one
  * line per two k; pfy (or null): rows of y to prefetch for writing, one line per k (gemm_sweep says why). */
-#define GEMM_TILE(NV)                                                                                   \
-  static inline void FN(gemm_tile##NV)(long kc, const float *wp, const float *pf, float *pfy,          \
+#define GEMM_TILE(NV, R, NAME)                                                                          \
+  static inline void FN(NAME)(long kc, const float *wp, const float *pf, float *pfy,                    \
                                        const float *xp, float *y, long ldy, long n, long rows,          \
                                        int first, int last, const float *scale, const float *bias,      \
                                        const float *res, long ldr, float lo, float hi) {                \
-    VEC acc[GEMM_MR][NV];                                                                               \
+    VEC acc[R][NV];                                                                                     \
     long tail = n - (NV - 1) * LANES;                                                                   \
-    for (int r = 0; r < GEMM_MR; r++)                                                                   \
+    for (int r = 0; r < R; r++)                                                                         \
       for (int v = 0; v < NV; v++)                                                                      \
         acc[r][v] = (first || r >= rows) ? VZERO()                                                      \
                     : (v < NV - 1 || tail == LANES) ? VLOAD(y + r * ldy + v * LANES)                    \
@@ -87,25 +87,30 @@
     /* The y prefetches get a loop of their own: a test inside the main loop cost AVX2 (16 registers)   \
      * 10–20 % of its GEMM time. */                                                                     \
     if (pfy) {                                                                                          \
-      const long kp = kc < GEMM_MR * NV ? kc : GEMM_MR * NV;                                            \
+      const long kp = kc < R * NV ? kc : R * NV;                                                        \
       for (; kk < kp; kk++) {                                                                           \
         __builtin_prefetch(pfy + (kk / NV) * ldy + (kk % NV) * LANES, 1);                               \
-        GEMM_STEP(NV, kk);                                                                              \
+        GEMM_STEP(NV, R, kk);                                                                           \
       }                                                                                                 \
     }                                                                                                   \
     if (pf) {                                                                                           \
       for (; kk + 2 <= kc; kk += 2) {                                                                   \
         __builtin_prefetch(pf + kk * GEMM_MR);                                                          \
-        GEMM_STEP(NV, kk);                                                                              \
-        GEMM_STEP(NV, kk + 1);                                                                          \
+        GEMM_STEP(NV, R, kk);                                                                           \
+        GEMM_STEP(NV, R, kk + 1);                                                                       \
       }                                                                                                 \
     }                                                                                                   \
-    for (; kk < kc; kk++) GEMM_STEP(NV, kk);                                                            \
-    GEMM_TILE_STORE(NV);                                                                                \
+    for (; kk < kc; kk++) GEMM_STEP(NV, R, kk);                                                         \
+    GEMM_TILE_STORE(NV, R);                                                                             \
   }
-GEMM_TILE(1)
-GEMM_TILE(2)
-GEMM_TILE(3)
+GEMM_TILE(1, GEMM_MR, gemm_tile1)
+GEMM_TILE(2, GEMM_MR, gemm_tile2)
+GEMM_TILE(3, GEMM_MR, gemm_tile3)
+/* Half-height tiles for a last row block of at most MR / 2 rows: pruned widths leave one in most
+ * layers (m = 17: 8 + 8 + 1), and a full tile computes MR rows whatever `rows` is. */
+GEMM_TILE(1, GEMM_MR / 2, gemm_half1)
+GEMM_TILE(2, GEMM_MR / 2, gemm_half2)
+GEMM_TILE(3, GEMM_MR / 2, gemm_half3)
 
 #ifdef GEMM_MRV
 /* The last few columns of a row block (n = 49 = 48 + 1: every 7 × 7 layer) turned around: the MR rows
@@ -195,12 +200,19 @@ static inline void FN(gemm_sweep)(long m_begin, long m_end, long n, long k, long
           continue;
         }
 #endif
-        if (GEMM_NR > 2 * LANES && cols > 2 * LANES)
-          FN(gemm_tile3)(kc, wp, pf, pfy, p, yt, ldy, cols, rows, first, last, sc, bi, res, e->ldr, e->lo, e->hi);
-        else if (cols > LANES)
-          FN(gemm_tile2)(kc, wp, pf, pfy, p, yt, ldy, cols, rows, first, last, sc, bi, res, e->ldr, e->lo, e->hi);
-        else
-          FN(gemm_tile1)(kc, wp, pf, pfy, p, yt, ldy, cols, rows, first, last, sc, bi, res, e->ldr, e->lo, e->hi);
+#define GEMM_CALL(NAME) FN(NAME)(kc, wp, pf, pfy, p, yt, ldy, cols, rows, first, last, sc, bi, res, e->ldr, e->lo, e->hi)
+        if (rows <= GEMM_MR / 2) {
+          if (GEMM_NR > 2 * LANES && cols > 2 * LANES) GEMM_CALL(gemm_half3);
+          else if (cols > LANES) GEMM_CALL(gemm_half2);
+          else GEMM_CALL(gemm_half1);
+        } else if (GEMM_NR > 2 * LANES && cols > 2 * LANES) {
+          GEMM_CALL(gemm_tile3);
+        } else if (cols > LANES) {
+          GEMM_CALL(gemm_tile2);
+        } else {
+          GEMM_CALL(gemm_tile1);
+        }
+#undef GEMM_CALL
       }
     }
   }

@@ -29,32 +29,36 @@ static inline void FN(stem_phase_rows)(float *d, long pitch, const float *row, l
   }
 }
 
-/* One MR × (NV·LANES) output tile of one output row: Σ over the `ntaps` taps (x at xs + tap_x[t], the
- * packed weight row tap_k[t]) then the epilogue; `n` valid columns (> (NV−1)·LANES), `rows` valid rows. */
-#define STEM_TILE(NV)                                                                                   \
-  static inline void FN(stem_tile##NV)(const float *wp, const float *xs, const long *tap_x,             \
+/* One R × (NV·LANES) output tile of one output row (R = MR, or MR / 2 for a short last row block):
+ * Σ over the `ntaps` taps (x at xs + tap_x[t], the packed weight row tap_k[t]) then the epilogue; `n`
+ * valid columns (> (NV−1)·LANES), `rows` valid rows (≤ R). */
+#define STEM_TILE(NV, R, NAME)                                                                          \
+  static inline void FN(NAME)(const float *wp, const float *xs, const long *tap_x,                      \
                                        const long *tap_k, long ntaps, float *y, long ldy, long n,       \
                                        long rows, const float *scale, const float *bias,                \
                                        const float *res, long ldr, float lo, float hi) {                \
-    VEC acc[GEMM_MR][NV];                                                                               \
+    VEC acc[R][NV];                                                                                     \
     const long tail = n - (NV - 1) * LANES;                                                             \
     const int last = 1;                                                                                 \
-    for (int r = 0; r < GEMM_MR; r++)                                                                   \
+    for (int r = 0; r < R; r++)                                                                         \
       for (int v = 0; v < NV; v++) acc[r][v] = VZERO();                                                 \
     for (long t = 0; t < ntaps; t++) {                                                                  \
       const float *xr = xs + tap_x[t], *wk = wp + tap_k[t] * GEMM_MR;                                   \
       VEC xv[NV];                                                                                       \
       for (int v = 0; v < NV; v++) xv[v] = VLOAD(xr + v * LANES);                                       \
-      for (int r = 0; r < GEMM_MR; r++) {                                                               \
+      for (int r = 0; r < R; r++) {                                                                     \
         VEC wv = VSET1(wk[r]);                                                                          \
         for (int v = 0; v < NV; v++) acc[r][v] = VFMA(wv, xv[v], acc[r][v]);                            \
       }                                                                                                 \
     }                                                                                                   \
-    GEMM_TILE_STORE(NV);                                                                                \
+    GEMM_TILE_STORE(NV, R);                                                                             \
   }
-STEM_TILE(1)
-STEM_TILE(2)
-STEM_TILE(3)
+STEM_TILE(1, GEMM_MR, stem_tile1)
+STEM_TILE(2, GEMM_MR, stem_tile2)
+STEM_TILE(3, GEMM_MR, stem_tile3)
+STEM_TILE(1, GEMM_MR / 2, stem_half1)
+STEM_TILE(2, GEMM_MR / 2, stem_half2)
+STEM_TILE(3, GEMM_MR / 2, stem_half3)
 
 /* Output rows [oh_begin, oh_end) × channels [m_begin, m_end) (m_begin a multiple of GEMM_MR) of a conv
  * sct_conv_direct_supported accepts; packed as for sct_conv_gemm_f32, y and e->residual with row stride
@@ -100,12 +104,19 @@ void FN(sct_conv_direct_f32)(long m_begin, long m_end, long oh_begin, long oh_en
           float *yt = y + m0 * ldy + j + c0;
           const float *res = e->residual ? e->residual + m0 * e->ldr + j + c0 : 0;
           const float *xs = phases + c0;
-          if (nv == 3)
-            FN(stem_tile3)(wp, xs, tap_x, tap_k, ntaps, yt, ldy, n, rows, sc, bi, res, e->ldr, e->lo, e->hi);
-          else if (nv == 2)
-            FN(stem_tile2)(wp, xs, tap_x, tap_k, ntaps, yt, ldy, n, rows, sc, bi, res, e->ldr, e->lo, e->hi);
-          else
-            FN(stem_tile1)(wp, xs, tap_x, tap_k, ntaps, yt, ldy, n, rows, sc, bi, res, e->ldr, e->lo, e->hi);
+#define STEM_CALL(NAME) FN(NAME)(wp, xs, tap_x, tap_k, ntaps, yt, ldy, n, rows, sc, bi, res, e->ldr, e->lo, e->hi)
+          if (rows <= GEMM_MR / 2) {
+            if (nv == 3) STEM_CALL(stem_half3);
+            else if (nv == 2) STEM_CALL(stem_half2);
+            else STEM_CALL(stem_half1);
+          } else if (nv == 3) {
+            STEM_CALL(stem_tile3);
+          } else if (nv == 2) {
+            STEM_CALL(stem_tile2);
+          } else {
+            STEM_CALL(stem_tile1);
+          }
+#undef STEM_CALL
           v0 += nv;
         }
       }

@@ -144,18 +144,56 @@ import Testing
         if y[i] != Self.sentinel { break }
         continue
       }
-      let oy = col / outSize, ox = col % outSize
-      var want: Float = 0
-      for ci in 0..<c {
-        for ky in 0..<k {
-          for kx in 0..<k {
-            let iy = oy * s - pad + ky, ix = ox * s - pad + kx
-            guard iy >= 0, iy < size, ix >= 0, ix < size else { continue }
-            want += w[row * depth + (ci * k + ky) * k + kx] * x[(ci * size + iy) * size + ix]
-          }
-        }
-      }
+      let want = Self.convReference(w, x, shape, channel: row, oy: col / outSize, ox: col % outSize)
       #expect(abs(y[i] - want) <= 1e-4 * max(1, abs(want)), "\(shape): y[\(row)][\(col)]")
     }
+  }
+
+  /// The direct (stem) conv on output channels [mr, m) and output rows [1, oh − 1): nothing else of y may
+  /// change, and the values match a direct convolution. m = 17 and 25 end on a row block of at most MR / 2
+  /// (the half-height tiles); 300 columns at stride 2 make two passes per output row.
+  @Test(arguments: [(3, 17, 40, 3, 2, 1), (1, 9, 35, 3, 1, 1), (4, 11, 21, 5, 2, 2), (3, 8, 40, 7, 2, 3),
+                    (2, 25, 300, 3, 2, 1), (3, 10, 17, 3, 1, 0)])
+  func convDirectWritesOnlyItsRowsAndChannels(shape: (Int, Int, Int, Int, Int, Int)) {
+    let (c, m, size, k, s, pad) = shape
+    let outSize = (size + 2 * pad - k) / s + 1, positions = outSize * outSize
+    var g = sct_conv_geometry(c: c, ih: size, iw: size, oh: outSize, ow: outSize, kh: k, kw: k, sh: s, sw: s,
+                              dh: 1, dw: 1, ph: pad, pw: pad)
+    #expect(sct_conv_direct_supported(&g) != 0, "\(shape): the direct kernel declines this geometry")
+    let mr = sct_gemm_mr(), ldy = positions + 3, depth = c * k * k
+    let w = Self.values(m * depth, seed: 9), x = Self.values(c * size * size, seed: 10)
+    var packed = [Float](repeating: 0, count: sct_gemm_packed_count(m, depth))
+    sct_gemm_pack_f32(m, depth, w, &packed)
+    var y = [Float](repeating: Self.sentinel, count: (m + 1) * ldy)
+    var e = sct_gemm_epilogue(scale: nil, bias: nil, residual: nil, ldr: 0, lo: -.infinity, hi: .infinity)
+    sct_conv_direct_f32(mr, m, 1, outSize - 1, packed, x, &g, &y, ldy, &e)
+    for i in 0..<y.count {
+      let row = i / ldy, col = i % ldy
+      guard row >= mr, row < m, col >= outSize, col < positions - outSize else {
+        #expect(y[i] == Self.sentinel, "\(shape): y[\(row)][\(col)] outside the range was written")
+        if y[i] != Self.sentinel { break }
+        continue
+      }
+      let want = Self.convReference(w, x, shape, channel: row, oy: col / outSize, ox: col % outSize)
+      #expect(abs(y[i] - want) <= 1e-4 * max(1, abs(want)), "\(shape): y[\(row)][\(col)]")
+    }
+  }
+
+  /// Output (channel, oy, ox) of a square convolution `shape` = (c, m, size, kernel, stride, pad),
+  /// weights m × c × k × k, input c × size × size.
+  static func convReference(_ w: [Float], _ x: [Float], _ shape: (Int, Int, Int, Int, Int, Int),
+                            channel: Int, oy: Int, ox: Int) -> Float {
+    let (c, _, size, k, s, pad) = shape
+    var sum: Float = 0
+    for ci in 0..<c {
+      for ky in 0..<k {
+        for kx in 0..<k {
+          let iy = oy * s - pad + ky, ix = ox * s - pad + kx
+          guard iy >= 0, iy < size, ix >= 0, ix < size else { continue }
+          sum += w[((channel * c + ci) * k + ky) * k + kx] * x[(ci * size + iy) * size + ix]
+        }
+      }
+    }
+    return sum
   }
 }
