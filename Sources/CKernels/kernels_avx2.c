@@ -39,6 +39,12 @@ static inline __m256i sct_mask_range8(long off, long n) {
                           _mm256_cmpgt_epi32(_mm256_set1_epi32((int)b), idx));
 }
 #define VMASK_RANGE(off, n) sct_mask_range8(off, n)
+/* The lanes whose bits are set in `bits` (bit t = lane t). */
+static inline __m256i sct_mask_bits8(unsigned bits) {
+  const __m256i lane = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+  return _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32((int)bits), lane), lane);
+}
+#define VMASK_BITS(bits) sct_mask_bits8(bits)
 /* Lanes of m read p[off + t] (the others are padv and not accessed: no fault past an allocation). */
 static inline __m256 sct_load_masked8(const float *p, long off, __m256i m, __m256 padv) {
   const __m256 v = _mm256_maskload_ps((const float *)((__UINTPTR_TYPE__)p + (__UINTPTR_TYPE__)(off * 4)), m);

@@ -34,6 +34,8 @@ static inline __mmask16 sct_mask_range16(long off, long n) {
   return (__mmask16)(((1u << b) - 1) & ~((1u << a) - 1));
 }
 #define VMASK_RANGE(off, n) sct_mask_range16(off, n)
+/* The lanes whose bits are set in `bits` (bit t = lane t). */
+#define VMASK_BITS(bits) ((__mmask16)(bits))
 /* Lanes of m read p[off + t] (the others are padv and not accessed: no fault past an allocation). */
 #define VLOADM(p, off, m, padv) \
   _mm512_mask_loadu_ps(padv, m, (const float *)((__UINTPTR_TYPE__)(p) + (__UINTPTR_TYPE__)((off) * 4)))

@@ -22,6 +22,7 @@ static inline float sct_min(float a, float b) { return a < b ? a : b; }
 #define VSTOREN(p, v, n) ((void)(n), *(p) = (v))
 #define VMASK int
 #define VMASK_RANGE(off, n) ((off) >= 0 && (off) < (n))
+#define VMASK_BITS(bits) ((int)((bits) & 1u))
 #define VLOADM(p, off, m, padv) ((m) ? (p)[off] : (padv))
 #define VDEINT2R(lo_, hi_, even, odd) \
   do {                                \

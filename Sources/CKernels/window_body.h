@@ -1,8 +1,10 @@
 /* The sliding-window family (depthwise 2-D convolution and 2-D max pooling over one NCHW plane), written
  * once and compiled per ISA (included by kernels_*.c after kernels_body.h, which provides VEC, LANES, the
- * V* vocabulary, the lane masks and the epilogue; VLOADN / VSTOREN and VDEINT2R must be defined).
+ * V* vocabulary, the lane masks and the epilogue; VLOADN / VSTOREN, VDEINT2R and VMASK_BITS must be defined).
  *
- * Two ways through a plane:
+ * Three ways through a plane:
+ * - Flat (small same-size planes, stride 1: MobileNet's 7 × 7 layers): the plane's outputs as flat
+ *   vectors, each tap one masked load per vector (window_flat_plane).
  * - Direct (stride-1 columns; the 3 × 3 conv with stride-2 columns — every MobileNet depthwise layer):
  *   each tap of an output vector is loaded straight from its input row, masked to the row's valid
  *   columns with masks made once per call, stride-2 rows deinterleaved in registers. Nothing is stored
@@ -263,6 +265,60 @@ static inline void FN(window_direct_s1)(const float *xp, const float *wc, float 
   }
 }
 
+/* Small same-size planes (stride 1, oh = ih, ow = iw: MobileNet's 7 × 7 layers) as flat vectors. Output
+ * o = oy · ow + ox then reads tap (r, q) at input o + (r·dh − ph)·iw + q·dw − pw — one offset per tap for
+ * the whole plane — from a load masked to the lanes whose row and column stay inside the image. With 16
+ * lanes a 7 × 7 plane is 4 vectors (49 of 64 lanes used) against 7 one-row vectors (7 of 16): 36 loads
+ * and FMAs per plane instead of 63. Masks and offsets depend on the geometry only: made once per call. */
+#define SCT_FLAT_VECS 4
+#define SCT_FLAT_TAPS 9
+typedef struct {
+  VMASK m[SCT_FLAT_VECS][SCT_FLAT_TAPS];
+  long off[SCT_FLAT_TAPS];
+} FN(window_flat);
+
+/* Fills `f` and returns 1 when the geometry suits the flat path and it saves a quarter of the vectors. */
+static inline int FN(window_make_flat)(FN(window_flat) *f, const sct_dw_geometry *g) {
+  const long taps = g->kh * g->kw, out_plane = g->oh * g->ow, nv = (out_plane + LANES - 1) / LANES;
+  if (g->sh != 1 || g->sw != 1 || g->oh != g->ih || g->ow != g->iw || taps > SCT_FLAT_TAPS) return 0;
+  if (nv > SCT_FLAT_VECS || LANES > 32 || nv * 4 > g->oh * ((g->ow + LANES - 1) / LANES) * 3) return 0;
+  for (long r = 0; r < g->kh; r++) {
+    for (long q = 0; q < g->kw; q++) {
+      const long t = r * g->kw + q, dy = r * g->dh - g->ph, dx = q * g->dw - g->pw;
+      f->off[t] = dy * g->iw + dx;
+      for (long v = 0; v < SCT_FLAT_VECS; v++) {
+        unsigned bits = 0;
+        for (long lane = 0; lane < LANES; lane++) {
+          const long o = v * LANES + lane, oy = o / g->ow + dy, ox = o % g->ow + dx;
+          if (o < out_plane && oy >= 0 && oy < g->ih && ox >= 0 && ox < g->iw) bits |= 1u << lane;
+        }
+        f->m[v][t] = VMASK_BITS(bits);
+      }
+    }
+  }
+  return 1;
+}
+
+static inline void FN(window_flat_plane)(const float *xp, const float *wc, float *yo, const sct_dw_geometry *g,
+                                         const FN(window_flat) *f, VEC sc, VEC bi, VEC lo, VEC hi,
+                                         const float *res) {
+  const long taps = g->kh * g->kw, out_plane = g->oh * g->ow;
+  const VEC zero = VZERO();
+  VEC acc[SCT_FLAT_VECS];
+  for (int v = 0; v < SCT_FLAT_VECS; v++) acc[v] = zero;
+  for (long t = 0; t < taps; t++) {
+    const VEC w = VSET1(wc[t]);
+    /* Vectors past the plane have all-zero masks: their loads touch nothing and they are never stored. */
+    for (int v = 0; v < SCT_FLAT_VECS; v++) acc[v] = VFMA(VLOADM(xp, v * LANES + f->off[t], f->m[v][t], zero), w, acc[v]);
+  }
+  for (long v = 0, o = 0; o < out_plane; v++, o += LANES) {
+    const long cnt = out_plane - o < LANES ? out_plane - o : LANES;
+    const VEC a = FN(window_epi)(acc[v], sc, bi, lo, hi, res ? res + o : NULL, cnt);
+    if (cnt == LANES) VSTORE(yo + o, a);
+    else VSTOREN(yo + o, a, cnt);
+  }
+}
+
 /* Shared driver over planes [p_begin, p_end) of x (ih·iw floats each) into y (oh·ow each): `w` non-NULL
  * = depthwise conv (plane p is channel p % channels: weights w + c·kh·kw, epilogue `e`); NULL = max
  * pooling. The plan, tap offsets and staging buffer are set up once per call, not once per plane: on
@@ -293,6 +349,8 @@ static inline void FN(window_planes)(const float *x, const float *w, float *y, c
   const int direct_k3 = have_masks && conv && g->kh == 3 && g->kw == 3 && g->dw == 1;
   const int direct_k3s2 = conv && g->sw == 2 && g->kh == 3 && g->kw == 3 && g->dw == 1 &&
                           FN(window_make_masks_s2)(&cm, g);
+  FN(window_flat) flat;
+  const int flat_ok = conv && FN(window_make_flat)(&flat, g);
   /* Lanes past a band's rows (junk columns, a short last band) read whatever an earlier plane staged
    * there; zeroing the buffer once keeps every such lane a finite number. */
   if (!direct && !direct_k3s2) memset(stage, 0, sizeof(float) * (size_t)(phases * S));
@@ -305,6 +363,10 @@ static inline void FN(window_planes)(const float *x, const float *w, float *y, c
     const float *res = conv && e->residual ? e->residual + p * out_plane : NULL;
     const float *wc = conv ? w + c * taps : NULL;
     const VEC sc = VSET1(conv && e->scale ? e->scale[c] : 1.0f), bi = VSET1(conv && e->bias ? e->bias[c] : 0.0f);
+    if (flat_ok) {
+      FN(window_flat_plane)(xp, wc, yo, g, &flat, sc, bi, lo, hi, res);
+      continue;
+    }
     if (direct_k3) {
       FN(window_direct_k3)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, 0);
       continue;

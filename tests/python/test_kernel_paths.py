@@ -137,6 +137,12 @@ def depthwise_family() -> Family:
         (2, (4, 300), (3, 3), (2, 1), (1, 1), (1, 1, 1, 1)),     # rows wider than the mask table
         (1, (5, 1100), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1)),    # stride 2 past the mask table: staged
         (3, (11, 70), (3, 3), (2, 2), (1, 1), (1, 0, 1, 0)),     # stride 2 direct, pads on one side
+        # Small same-size planes as flat vectors (AVX-512: ≤ 64 outputs; AVX2: ≤ 32), masks per tap.
+        (11, (7, 7), (3, 3), (1, 1), (2, 2), (2, 2, 2, 2)),      # dilated
+        (6, (4, 4), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1)),
+        (5, (3, 3), (3, 3), (1, 1), (1, 1), (0, 0, 2, 2)),       # asymmetric pads, same size
+        (9, (7, 7), (1, 1), (1, 1), (1, 1), (0, 0, 0, 0)),       # 1 × 1 depthwise
+        (4, (5, 8), (3, 1), (1, 1), (1, 1), (1, 0, 1, 0)),       # 3 × 1
     ]
     for i, (c, hw, k, s, d, p) in enumerate(cases):
         tag = f"dw{i}_c{c}_{hw[0]}x{hw[1]}_k{k[0]}x{k[1]}_s{s[0]}{s[1]}_d{d[0]}{d[1]}"
@@ -145,6 +151,7 @@ def depthwise_family() -> Family:
     f.conv("dw_relu6", 19, 19, (14, 14), (3, 3), pads=(1, 1, 1, 1), group=19, act="clip")
     f.conv("dw_relu_nobias", 9, 9, (11, 13), (3, 3), (2, 2), pads=(1, 1, 1, 1), group=9, bias=False, act="relu")
     f.conv("dw_residual_relu", 7, 7, (9, 9), (3, 3), pads=(1, 1, 1, 1), group=7, residual=True, act="relu")
+    f.conv("dw7x7_residual_clip", 13, 13, (7, 7), (3, 3), pads=(1, 1, 1, 1), group=13, residual=True, act="clip")
     return f
 
 
