@@ -10,10 +10,11 @@
  * w is prepacked as ⌈M/MR⌉ panels of K × MR (zero rows past M), so one tile's weights are read as
  * consecutive broadcasts; x is read in place (row stride ldx: an NCHW activation or an im2col buffer). */
 
-/* One k step of a tile: NV vectors of the panel row times the first R of the MR broadcast weights. */
-#define GEMM_STEP(NV, R, kk)                                                                            \
+/* The outer product of one k step: NV vectors of x at xr times the first R of the MR weights at wk,
+ * into acc (shared by the GEMM's tiles and the stem kernel's, which find xr and wk per tap). */
+#define GEMM_OUTER(NV, R, xr_, wk_)                                                                     \
   do {                                                                                                  \
-    const float *xr = xp + (kk) * GEMM_NR, *wk = wp + (kk) * GEMM_MR;                                   \
+    const float *xr = (xr_), *wk = (wk_);                                                               \
     VEC xv[NV];                                                                                         \
     for (int v = 0; v < NV; v++) xv[v] = VLOAD(xr + v * LANES);                                         \
     for (int r = 0; r < R; r++) {                                                                       \
@@ -21,6 +22,9 @@
       for (int v = 0; v < NV; v++) acc[r][v] = VFMA(wv, xv[v], acc[r][v]);                              \
     }                                                                                                   \
   } while (0)
+
+/* One k step of a tile over its packed panel. */
+#define GEMM_STEP(NV, R, kk) GEMM_OUTER(NV, R, xp + (kk) * GEMM_NR, wp + (kk) * GEMM_MR)
 
 /* The end of an R-row tile: its `rows` valid rows of acc (NV vectors each, `tail` valid lanes in the
  * last) to y, raw partial sums unless `last`, else through the epilogue (scale, bias, residual, clamp). */
