@@ -86,6 +86,36 @@ void sct_gemm_pack_f32(long m, long k, const float *w, float *packed) {
   }
 }
 
+long sct_bgemm_panel(void) {
+  switch (sct_ckernels_isa()) {
+  case 2: return sct_bgemm_panel_avx512();
+  case 1: return sct_bgemm_panel_avx2();
+  default: return sct_bgemm_panel_scalar();
+  }
+}
+
+long sct_bgemm_packed_count(long k, long n) {
+  long np = sct_bgemm_panel();
+  return (n + np - 1) / np * np * k;
+}
+
+void sct_bgemm_pack_f32(long k, long n, const float *b, long rs, long cs, float *packed) {
+  switch (sct_ckernels_isa()) {
+  case 2: sct_bgemm_pack_f32_avx512(k, n, b, rs, cs, packed); return;
+  case 1: sct_bgemm_pack_f32_avx2(k, n, b, rs, cs, packed); return;
+  default: sct_bgemm_pack_f32_scalar(k, n, b, rs, cs, packed); return;
+  }
+}
+
+void sct_bgemm_f32(long m, long n_begin, long n_end, long k, const float *a, long ars, long acs,
+                   const float *packed, float *y, long ldy, float alpha, int accumulate) {
+  switch (sct_ckernels_isa()) {
+  case 2: sct_bgemm_f32_avx512(m, n_begin, n_end, k, a, ars, acs, packed, y, ldy, alpha, accumulate); return;
+  case 1: sct_bgemm_f32_avx2(m, n_begin, n_end, k, a, ars, acs, packed, y, ldy, alpha, accumulate); return;
+  default: sct_bgemm_f32_scalar(m, n_begin, n_end, k, a, ars, acs, packed, y, ldy, alpha, accumulate); return;
+  }
+}
+
 void sct_gemm_f32(long m_begin, long m_end, long n, long k, const float *packed, const float *x, long ldx,
                   float *y, long ldy, const sct_gemm_epilogue *e) {
   switch (sct_ckernels_isa()) {

@@ -52,6 +52,10 @@ static inline int sct_dw_make_plan(const sct_dw_geometry *g, sct_dw_plan *pl) {
   void sct_gemm_pack_f32_##isa(long m, long k, const float *w, float *packed);                          \
   void sct_gemm_f32_##isa(long m_begin, long m_end, long n, long k, const float *packed, const float *x, \
                           long ldx, float *y, long ldy, const sct_gemm_epilogue *e);                \
+  long sct_bgemm_panel_##isa(void);                                                                     \
+  void sct_bgemm_pack_f32_##isa(long k, long n, const float *b, long rs, long cs, float *packed);        \
+  void sct_bgemm_f32_##isa(long m, long n_begin, long n_end, long k, const float *a, long ars, long acs, \
+                           const float *packed, float *y, long ldy, float alpha, int accumulate);       \
   void sct_conv_gemm_f32_##isa(long m_begin, long m_end, long j_begin, long j_end, const float *packed,   \
                                const float *x, const sct_conv_geometry *g, float *y, long ldy,          \
                                const sct_gemm_epilogue *e);                                              \

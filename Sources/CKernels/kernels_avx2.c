@@ -75,6 +75,7 @@ static inline __m256 sct_load_masked8(const float *p, long off, __m256i m, __m25
 #define GEMM_JG 4 /* at most this many panels share one weight pass (gemm_blocking: fewer when k is long) */
 #define GEMM_MC 96
 #include "gemm_body.h"
+#include "bgemm_body.h"
 #include "stem_body.h"
 #include "winograd_body.h"
 

@@ -71,6 +71,7 @@ static inline __mmask16 sct_mask_range16(long off, long n) {
 #define GEMM_JG 16
 #define GEMM_MC GEMM_MR /* weight-stationary: one MR block over every panel of the group */
 #include "gemm_body.h"
+#include "bgemm_body.h"
 #include "stem_body.h"
 #include "winograd_body.h"
 

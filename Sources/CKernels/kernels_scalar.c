@@ -42,5 +42,6 @@ static inline float sct_min(float a, float b) { return a < b ? a : b; }
 #define GEMM_JG 4 /* at most this many panels share one weight pass (gemm_blocking: fewer when k is long) */
 #define GEMM_MC GEMM_MR /* weight-stationary: one MR block over every panel of the group */
 #include "gemm_body.h"
+#include "bgemm_body.h"
 #include "stem_body.h"
 #include "winograd_body.h"

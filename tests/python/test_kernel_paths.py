@@ -91,6 +91,22 @@ class Family:
                                            output_padding=list(out_pad)))
         self.add_output(f"y_{case}")
 
+    def gemm(self, case, m, n, k, trans_a=0, trans_b=0, alpha=1.0, beta=1.0, c_shape=None, act=None):
+        """Gemm with a constant B (an initializer: the packed B-panel path) and A from the input."""
+        a = self.add_input(case, (k, m) if trans_a else (m, k))
+        r = rng_for("w_" + case)
+        b = self.add_init(f"w_{case}", r.standard_normal((n, k) if trans_b else (k, n)) / np.sqrt(k))
+        ins = [a, b]
+        if c_shape is not None:
+            ins.append(self.add_init(f"c_{case}", r.standard_normal(c_shape)))
+        y = f"gemm_{case}"
+        self.nodes.append(helper.make_node("Gemm", ins, [y], transA=trans_a, transB=trans_b, alpha=alpha, beta=beta))
+        if act == "relu":
+            self.nodes.append(helper.make_node("Relu", [y], [f"relu_{case}"]))
+            y = f"relu_{case}"
+        self.nodes.append(helper.make_node("Identity", [y], [f"y_{case}"]))
+        self.add_output(f"y_{case}")
+
     def maxpool(self, case, c, hw, k, s=(1, 1), d=(1, 1), pads=(0, 0, 0, 0), ceil=0):
         x = self.add_input(case, (1, c) + hw)
         self.nodes.append(helper.make_node("MaxPool", [x], [f"y_{case}"], kernel_shape=list(k), strides=list(s),
@@ -234,7 +250,22 @@ def maxpool_family() -> Family:
     return f
 
 
-FAMILIES = {"depthwise": depthwise_family, "conv": conv_family, "maxpool": maxpool_family}
+def gemm_family() -> Family:
+    """The B-panel GEMM (CKernels bgemm_body.h): the batch-1 classifier and a few rows of A, column counts
+    that end mid-panel (1000, 37, 1) or fill one exactly (16, 32), odd k, both transposes, alpha / beta
+    with C broadcast from a scalar, a row, a column or in full, and a fused Relu."""
+    f = Family("gemm")
+    f.gemm("classifier_1x1000x1280", 1, 1000, 1280, trans_b=1, c_shape=(1000,))
+    f.gemm("classifier_relu_1x37x61", 1, 37, 61, trans_b=1, c_shape=(37,), act="relu")
+    f.gemm("rows2_n16_k3", 2, 16, 3)
+    f.gemm("rows5_n33_k17_transA", 5, 33, 17, trans_a=1, c_shape=(5, 33))
+    f.gemm("rows7_n32_k64_both", 7, 32, 64, trans_a=1, trans_b=1, alpha=0.5, beta=2.0, c_shape=(7, 1))
+    f.gemm("rows4_n1_k9_scalarC", 4, 1, 9, alpha=-1.5, beta=0.25, c_shape=())
+    f.gemm("rows9_n19_k5_noC", 9, 19, 5, trans_b=1)
+    return f
+
+
+FAMILIES = {"depthwise": depthwise_family, "conv": conv_family, "maxpool": maxpool_family, "gemm": gemm_family}
 
 
 # SECATEUR_ISA caps the CPU dispatch (CKernels/dispatch.c), so the AVX2 and baseline variants are checked

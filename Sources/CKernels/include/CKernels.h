@@ -78,6 +78,18 @@ void sct_gemm_pack_f32(long m, long k, const float *w, float *packed);
 void sct_gemm_f32(long m_begin, long m_end, long n, long k, const float *packed, const float *x, long ldx,
                   float *y, long ldy, const sct_gemm_epilogue *e);
 
+/* The B-panel GEMM (Gemm with a constant B and few rows of A: batch-1 classifiers). Columns per panel of
+ * the packed B (16 with AVX-512, 8 with AVX2, 1 baseline). */
+long sct_bgemm_panel(void);
+/* Floats a packed k × n B takes: ⌈n / panel⌉ · panel · k. */
+long sct_bgemm_packed_count(long k, long n);
+/* Packs B′ (k × n, element (kk, j) at b[kk·rs + j·cs]) into column panels of k × panel, zero past n. */
+void sct_bgemm_pack_f32(long k, long n, const float *b, long rs, long cs, float *packed);
+/* y[i][j] = alpha · Σ_kk A[i][kk] · B′[kk][j] (+ y[i][j] when accumulate) for i < m and j in
+ * [n_begin, n_end), n_begin a multiple of sct_bgemm_panel(); A[i][kk] at a[i·ars + kk·acs], y row stride ldy. */
+void sct_bgemm_f32(long m, long n_begin, long n_end, long k, const float *a, long ars, long acs,
+                   const float *packed, float *y, long ldy, float alpha, int accumulate);
+
 /* A 2-D convolution (one group) as GEMM over its implicit im2col matrix: the GEMM gathers image values
  * straight into its panels, so no im2col buffer is written and read back. */
 typedef struct {

@@ -1,3 +1,4 @@
+import CKernels
 import COpenBLAS
 import ModelFormat
 
@@ -139,9 +140,11 @@ final class GemmKernel: OpKernel, @unchecked Sendable {
   /// `alpha`, `beta` default 1; `transA`, `transB` default 0.
   let alpha: Float, beta: Float
   let transA: Bool, transB: Bool
-  /// Float copy of a constant B (weights), read in place of the input.
-  let packedB: [Float]?
-  /// B's spec when `packedB` holds it: the program then drops the constant B (see `releasableInputs`).
+  /// A constant float B (weights) packed once into the column panels of CKernels' B-panel GEMM, which
+  /// the float path then runs on for any number of rows of A (batch-1 classifiers are matrix–vector
+  /// products that stream B once; see bgemm_body.h).
+  let panelB: [Float]?
+  /// B's spec when `panelB` holds it: the program then drops the constant B (see `releasableInputs`).
   let constantBSpec: TensorSpec?
   var releasableInputs: [Int] { constantBSpec == nil ? [] : [1] }
   /// Applied to the float32 output in the same call (`FusedGemm`); `.none` for ONNX Gemm.
@@ -155,11 +158,20 @@ final class GemmKernel: OpKernel, @unchecked Sendable {
     beta = try ctx.float("beta", 1)
     transA = try ctx.int("transA", 0) != 0
     transB = try ctx.int("transB", 0) != 0
-    if ctx.prepack, let b = ctx.constant(1), b.dataType == .float {
-      packedB = b.withElements(as: Float.self) { Array($0) }
+    if ctx.prepack, let b = ctx.constant(1), b.dataType == .float, b.shape.count == 2, b.shape.allSatisfy({ $0 > 0 }) {
+      // B′ = op(B) is k × n; element (kk, j) sits at kk·rs + j·cs of B as stored.
+      let (k, n) = transB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
+      let (rs, cs) = transB ? (1, b.shape[1]) : (b.shape[1], 1)
+      let count = sct_bgemm_packed_count(k, n)
+      panelB = b.withElements(as: Float.self) { src in
+        [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+          if let base = src.baseAddress, let dst = buffer.baseAddress { sct_bgemm_pack_f32(k, n, base, rs, cs, dst) }
+          initialized = count
+        }
+      }
       constantBSpec = TensorSpec(b.dataType, b.shape)
     } else {
-      packedB = nil
+      panelB = nil
       constantBSpec = nil
     }
   }
@@ -202,8 +214,8 @@ final class GemmKernel: OpKernel, @unchecked Sendable {
     let cs = c.map { broadcastStrides($0.shape, to: [m, n]) }
     let useC = c != nil && beta != 0
     // B is absent only when the program dropped it after packing: B is then float, so A is too (checked
-    // by outputSpecs) and `blas` reads `packedB`, never this stand-in's data (only its shape).
-    guard let b = inputs[1] ?? (a.dataType == .float && packedB != nil ? TensorView(spec: bs, data: a.data) : nil) else {
+    // by outputSpecs) and `blas` reads `panelB`, never this stand-in's data (only its shape).
+    guard let b = inputs[1] ?? (a.dataType == .float && panelB != nil ? TensorView(spec: bs, data: a.data) : nil) else {
       throw SecateurError.runtime("\(label): B is missing")
     }
     switch a.dataType {
@@ -234,15 +246,30 @@ final class GemmKernel: OpKernel, @unchecked Sendable {
       if !useC { yp.update(repeating: T.zero, count: m * n) }
       return
     }
+    if T.self == Float.self, let panelB {
+      return panelGemm(panelB, a, y, m, n, k, accumulate: useC, context.pool)
+    }
     let call = BlasCall(transA: transA, transB: transB, m: m, n: n, k: k,
                         lda: a.shape[1], ldb: b.shape[1], ldc: n, alpha: Double(alpha), beta: useC ? 1 : 0)
-    if T.self == Float.self, let packedB {
-      packedB.withUnsafeBufferPointer { pb in
-        guard let base = pb.baseAddress else { return }
-        call.run(a.pointer(Float.self), base, y.pointer(Float.self), context.pool, tasks: 1)
+    call.run(a.pointer(T.self), b.pointer(T.self), yp, context.pool, tasks: 1)
+  }
+
+  /// Y (= beta·C already when `accumulate`) += alpha · op(A) · B′ on the packed panels, the panels split
+  /// into contiguous ranges over the pool (each range streams its share of B once).
+  private func panelGemm(_ panels: [Float], _ a: TensorView, _ y: TensorView, _ m: Int, _ n: Int, _ k: Int,
+                         accumulate: Bool, _ pool: ThreadPool) {
+    let lda = a.shape[1]
+    let (ars, acs) = transA ? (1, lda) : (lda, 1)
+    let width = sct_bgemm_panel(), panelCount = (n + width - 1) / width
+    let ap = a.pointer(Float.self), yp = y.pointer(Float.self), alpha = alpha
+    // Below ~64 K multiply-adds a parallel region costs more than it saves.
+    let grain = m * n * k < 65_536 ? panelCount : 1
+    panels.withUnsafeBufferPointer { pb in
+      guard let base = pb.baseAddress else { return }
+      pool.parallelRanges(panelCount, grain: grain) { range in
+        sct_bgemm_f32(m, range.lowerBound * width, min(n, range.upperBound * width), k, ap, ars, acs, base, yp, n,
+                      alpha, accumulate ? 1 : 0)
       }
-    } else {
-      call.run(a.pointer(T.self), b.pointer(T.self), yp, context.pool, tasks: 1)
     }
   }
 
