@@ -1,6 +1,6 @@
 """Every fast kernel path against onnxruntime, one geometry at a time.
 
-Each family (depthwise conv, dense / grouped conv, max pooling) is one ONNX model holding many
+Each family (depthwise conv, dense / grouped conv, max pooling, Gemm on a constant B) is one ONNX model holding many
 independent cases — one input and one output per case, named after its geometry — so one `secateur run`
 checks them all and a failure names the geometry. The cases sweep what the SIMD kernels special-case:
 odd channel counts and widths (masked tails), strides, dilations, asymmetric pads, 1×1 / 3×3 / 5×5 /
