@@ -7,7 +7,8 @@
  * `gemm-cold` runs the GEMM sets as a model meets them: before each call a 64 MB sweep evicts the caches,
  * then x is read once (it was just written by the layer before), so weights and y come from memory; median
  * of 21 calls (a cold call's time varies more than a warm one's).
- * Usage: kernels_micro [gemm|gemm-cold|conv|dw]  -> one line per shape (all families, or the one named). */
+ * `bgemm` times the B-panel GEMM on the batch-1 classifiers (warm, and cold as `gemm-cold`), in GB/s of B read.
+ * Usage: kernels_micro [gemm|gemm-cold|conv|dw|bgemm]  -> one line per shape (all families, or the one named). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,8 +42,12 @@ static const long implicit_convs[][6] = {{3, 32, 224, 3, 2, 1},   {3, 16, 224, 3
 static const long depthwise[][3] = {{32, 112, 1}, {96, 112, 2}, {144, 56, 1}, {144, 56, 2}, {192, 28, 1},
                                     {192, 28, 2}, {384, 14, 1}, {576, 14, 1}, {576, 14, 2}, {960, 7, 1}};
 
+/* (rows of A, n, k): batch-1 classifiers (MobileNetV2, ResNet-50) and a small batch. */
+static const long classifiers[][3] = {{1, 1000, 1280}, {1, 1000, 2048}, {4, 1000, 1280}};
+
 static void implicit_set(void);
 static void depthwise_set(void);
+static void bgemm_set(void);
 
 static float *filled(long n, int mod) {
   float *p = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
@@ -108,7 +113,36 @@ int main(int argc, char **argv) {
   }
   if (all || !strcmp(only, "conv")) implicit_set();
   if (all || !strcmp(only, "dw")) depthwise_set();
+  if (all || !strcmp(only, "bgemm")) bgemm_set();
   return 0;
+}
+
+static void bgemm_set(void) {
+  printf("B-panel GEMM (rows n k: warm ms, GB/s of B; cold median ms, GB/s)\n");
+  for (unsigned i = 0; i < sizeof classifiers / sizeof classifiers[0]; i++) {
+    const long m = classifiers[i][0], n = classifiers[i][1], k = classifiers[i][2];
+    float *a = filled(m * k, 7), *b = filled(n * k, 5), *y = filled(m * n, 3);
+    float *p = filled(sct_bgemm_packed_count(k, n), 2);
+    sct_bgemm_pack_f32(k, n, b, 1, k, p); /* B stored n × k, as a transB classifier keeps it */
+    const double bytes = 4.0 * (double)sct_bgemm_packed_count(k, n);
+    double best = 1e9, cold[21];
+    for (int r = 0; r < 20; r++) {
+      double t = cpu_now();
+      sct_bgemm_f32(m, 0, n, k, a, k, 1, p, y, n, 1.0f, 0);
+      t = cpu_now() - t;
+      if (t < best) best = t;
+    }
+    for (int r = 0; r < 21; r++) {
+      cache_cold(a, m * k);
+      double t = cpu_now();
+      sct_bgemm_f32(m, 0, n, k, a, k, 1, p, y, n, 1.0f, 0);
+      cold[r] = cpu_now() - t;
+    }
+    qsort(cold, 21, sizeof cold[0], cmp_double);
+    printf("  %4ld %5ld %5ld: %7.3f ms %6.1f   cold %7.3f ms %6.1f\n", m, n, k, best * 1e3, bytes / best * 1e-9,
+           cold[10] * 1e3, bytes / cold[10] * 1e-9);
+    free(a), free(b), free(y), free(p);
+  }
 }
 
 static void implicit_set(void) {
