@@ -1,6 +1,8 @@
 /* The B-panel GEMM, written once over the vector vocabulary (included by each kernels_*.c):
- * y = alpha · A · B (+ y) for the few rows of A a batch-1 or small-batch Gemm has, B a constant prepacked
- * once per session as ⌈n / LANES⌉ column panels of k × LANES (zero columns past n).
+ * y = alpha · A · B (+ y) for ONNX Gemm and MatMul with a constant B, prepacked once per session as
+ * ⌈n / LANES⌉ column panels of k × LANES (zero columns past n). Rows of A go four at a time, each k one
+ * panel load and four broadcast FMAs (the broadcast folds into the FMA's memory operand): at 768 × 768 it
+ * ran at 102–116 GFLOP/s from 4 to 128 rows, ahead of OpenBLAS sgemm on the unpacked B (76–100).
  *
  * Why not sgemm / sgemv on B as stored: a batch-1 classifier is a matrix–vector product bound by reading
  * B (5 MB on MobileNetV2, 8 MB on ResNet-50), and the panels make that read one sequential stream. Cache-

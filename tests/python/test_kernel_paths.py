@@ -107,6 +107,14 @@ class Family:
         self.nodes.append(helper.make_node("Identity", [y], [f"y_{case}"]))
         self.add_output(f"y_{case}")
 
+    def matmul(self, case, a_shape, n):
+        """MatMul with a constant 2-D B (the packed B-panel path): A's batch dims become rows."""
+        a = self.add_input(case, a_shape)
+        k = a_shape[-1]
+        b = self.add_init(f"w_{case}", rng_for("w_" + case).standard_normal((k, n)) / np.sqrt(k))
+        self.nodes.append(helper.make_node("MatMul", [a, b], [f"y_{case}"]))
+        self.add_output(f"y_{case}")
+
     def maxpool(self, case, c, hw, k, s=(1, 1), d=(1, 1), pads=(0, 0, 0, 0), ceil=0):
         x = self.add_input(case, (1, c) + hw)
         self.nodes.append(helper.make_node("MaxPool", [x], [f"y_{case}"], kernel_shape=list(k), strides=list(s),
@@ -253,7 +261,8 @@ def maxpool_family() -> Family:
 def gemm_family() -> Family:
     """The B-panel GEMM (CKernels bgemm_body.h): the batch-1 classifier and a few rows of A, column counts
     that end mid-panel (1000, 37, 1) or fill one exactly (16, 32), odd k, both transposes, alpha / beta
-    with C broadcast from a scalar, a row, a column or in full, and a fused Relu."""
+    with C broadcast from a scalar, a row, a column or in full, and a fused Relu; MatMul on a constant B
+    with 1-D, 2-D and batched A."""
     f = Family("gemm")
     f.gemm("classifier_1x1000x1280", 1, 1000, 1280, trans_b=1, c_shape=(1000,))
     f.gemm("classifier_relu_1x37x61", 1, 37, 61, trans_b=1, c_shape=(37,), act="relu")
@@ -262,6 +271,11 @@ def gemm_family() -> Family:
     f.gemm("rows7_n32_k64_both", 7, 32, 64, trans_a=1, trans_b=1, alpha=0.5, beta=2.0, c_shape=(7, 1))
     f.gemm("rows4_n1_k9_scalarC", 4, 1, 9, alpha=-1.5, beta=0.25, c_shape=())
     f.gemm("rows9_n19_k5_noC", 9, 19, 5, trans_b=1)
+    # MatMul on a constant B: a batch-1 row, a 1-D A, batch dims flattened into rows, a wide layer.
+    f.matmul("matmul_1x768_n1000", (1, 768), 1000)
+    f.matmul("matmul_vec_k33_n17", (33,), 17)
+    f.matmul("matmul_2x3x5_n31", (2, 3, 5), 31)
+    f.matmul("matmul_1x70x96_n129", (1, 70, 96), 129)
     return f
 
 

@@ -78,7 +78,7 @@ void sct_gemm_pack_f32(long m, long k, const float *w, float *packed);
 void sct_gemm_f32(long m_begin, long m_end, long n, long k, const float *packed, const float *x, long ldx,
                   float *y, long ldy, const sct_gemm_epilogue *e);
 
-/* The B-panel GEMM (Gemm with a constant B and few rows of A: batch-1 classifiers). Columns per panel of
+/* The B-panel GEMM (Gemm and MatMul with a constant B, any number of rows of A). Columns per panel of
  * the packed B (16 with AVX-512, 8 with AVX2, 1 baseline). */
 long sct_bgemm_panel(void);
 /* Floats a packed k × n B takes: ⌈n / panel⌉ · panel · k. */

@@ -1,22 +1,25 @@
+import CKernels
 import ModelFormat
 
 /// ONNX `MatMul`: numpy matmul — batch dims broadcast, a 1-D A gains a leading 1 and a 1-D B a trailing 1
 /// (both removed from the result).
 ///
-/// float/double: one BLAS call per batch matrix, batches spread over the pool (a single large matrix is
-/// split into row/column blocks instead). Other types use a plain loop.
+/// float with a constant 2-D B (weights): every row of A, batch dims included, through the B-panel GEMM
+/// on B packed once (see `runPanelGemm`). Otherwise float/double: one BLAS call per batch matrix, batches
+/// spread over the pool (a single large matrix is split into row/column blocks instead). Other types use
+/// a plain loop.
 final class MatMulKernel: OpKernel, @unchecked Sendable {
   let label: String
-  /// Float copy of a constant B (weights).
-  let packedB: [Float]?
+  /// A constant 2-D float B packed into column panels.
+  let panelB: [Float]?
 
   init(_ ctx: NodeContext) throws {
     _ = openBLASSingleThreaded
     label = ctx.label
-    if ctx.prepack, let b = ctx.constant(1), b.dataType == .float {
-      packedB = b.withElements(as: Float.self) { Array($0) }
+    if ctx.prepack, let b = ctx.constant(1), b.dataType == .float, b.shape.count == 2, b.shape.allSatisfy({ $0 > 0 }) {
+      panelB = packPanels(b, k: b.shape[0], n: b.shape[1], rs: b.shape[1], cs: 1)
     } else {
-      packedB = nil
+      panelB = nil
     }
   }
 
@@ -57,10 +60,10 @@ final class MatMulKernel: OpKernel, @unchecked Sendable {
     let l = try layout(a.shape, b.shape)
     switch a.dataType {
     case .float:
-      if let packedB {
-        packedB.withUnsafeBufferPointer { pb in
-          if let base = pb.baseAddress { blas(l, a.pointer(Float.self), base, y.pointer(Float.self), context) }
-        }
+      if let panelB, b.shape.count == 2 {
+        // B has no batch dims, so A's batch matrices are consecutive rows of one (rows × k) matrix.
+        runPanelGemm(panelB, m: l.batchCount * l.m, n: l.n, k: l.k, a.pointer(Float.self), l.k, 1, y.pointer(Float.self),
+                     alpha: 1, accumulate: false, context.pool)
       } else {
         blas(l, a.pointer(Float.self), b.pointer(Float.self), y.pointer(Float.self), context)
       }
