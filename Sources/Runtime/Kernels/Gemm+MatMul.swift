@@ -62,7 +62,7 @@ final class MatMulKernel: OpKernel, @unchecked Sendable {
     case .float:
       if let panelB, b.shape.count == 2 {
         // B has no batch dims, so A's batch matrices are consecutive rows of one (rows × k) matrix.
-        runPanelGemm(panelB, m: l.batchCount * l.m, n: l.n, k: l.k, a.pointer(Float.self), l.k, 1, y.pointer(Float.self),
+        runPanelGemm(panelB, m: l.batchCount * l.m, n: l.n, k: l.k, a.pointer(Float.self), lda: l.k, transA: false, y.pointer(Float.self),
                      alpha: 1, accumulate: false, context.pool)
       } else {
         blas(l, a.pointer(Float.self), b.pointer(Float.self), y.pointer(Float.self), context)

@@ -251,9 +251,7 @@ final class GemmKernel: OpKernel, @unchecked Sendable {
   /// Y (= beta·C already when `accumulate`) += alpha · op(A) · B′ on the packed panels.
   private func panelGemm(_ panels: [Float], _ a: TensorView, _ y: TensorView, _ m: Int, _ n: Int, _ k: Int,
                          accumulate: Bool, _ pool: ThreadPool) {
-    let lda = a.shape[1]
-    let (ars, acs) = transA ? (1, lda) : (lda, 1)
-    runPanelGemm(panels, m: m, n: n, k: k, a.pointer(Float.self), ars, acs, y.pointer(Float.self),
+    runPanelGemm(panels, m: m, n: n, k: k, a.pointer(Float.self), lda: a.shape[1], transA: transA, y.pointer(Float.self),
                  alpha: alpha, accumulate: accumulate, pool)
   }
 
@@ -280,15 +278,26 @@ func packPanels(_ b: Tensor, k: Int, n: Int, rs: Int, cs: Int) -> [Float] {
   }
 }
 
-/// Y (m × n, row-major; added to when `accumulate`) = alpha · A · B′ on packed panels, A[i][kk] at
-/// a[i·ars + kk·acs]; the panels split into contiguous ranges over the pool, each range streaming its
-/// share of B once. Faster than OpenBLAS sgemm on the unpacked B at every row count measured (768 × 768,
-/// 1 thread, Zen 4: 1 row 0.026 against 0.038 ms, 16 rows 0.16 against 0.25, 128 rows 1.34 against 1.50),
-/// which also repacks B on every call.
-func runPanelGemm(_ panels: [Float], m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, _ ars: Int, _ acs: Int,
+/// Y (m × n, row-major; added to when `accumulate`) = alpha · op(A) · B′ on packed panels, A row-major
+/// with row stride lda (transposed: k × m); the panels split into contiguous ranges over the pool, each
+/// range streaming its share of B once. Faster than OpenBLAS sgemm on the unpacked B at every row count
+/// measured (768 × 768, 1 thread, Zen 4: 1 row 0.026 against 0.038 ms, 16 rows 0.16 against 0.25, 128
+/// rows 1.34 against 1.50), which also repacks B on every call.
+func runPanelGemm(_ panels: [Float], m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int, transA: Bool,
                   _ y: UnsafeMutablePointer<Float>, alpha: Float, accumulate: Bool, _ pool: ThreadPool) {
   if m == 0 || n == 0 || k == 0 { return }
   let width = sct_bgemm_panel(), panelCount = (n + width - 1) / width
+  if width == 1 {
+    // The baseline ISA: one-column panels are B′ transposed (n × k, row-major), which OpenBLAS's own
+    // SIMD kernels multiply faster than a scalar loop would.
+    panels.withUnsafeBufferPointer { pb in
+      guard let base = pb.baseAddress else { return }
+      BlasCall(transA: transA, transB: true, m: m, n: n, k: k, lda: lda, ldb: k, ldc: n, alpha: Double(alpha),
+               beta: accumulate ? 1 : 0).run(a, base, y, pool, tasks: 1)
+    }
+    return
+  }
+  let (ars, acs) = transA ? (1, lda) : (lda, 1)
   // Below ~64 K multiply-adds a parallel region costs more than it saves.
   let grain = m * n * k < 65_536 ? panelCount : 1
   panels.withUnsafeBufferPointer { pb in
