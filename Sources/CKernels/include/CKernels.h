@@ -79,7 +79,8 @@ void sct_gemm_f32(long m_begin, long m_end, long n, long k, const float *packed,
                   float *y, long ldy, const sct_gemm_epilogue *e);
 
 /* The B-panel GEMM (Gemm and MatMul with a constant B, any number of rows of A). Columns per panel of
- * the packed B (16 with AVX-512, 8 with AVX2, 1 baseline). */
+ * the packed B (16 with AVX-512, 8 with AVX2, 1 baseline; the runtime hands one-column panels — B′
+ * transposed — to OpenBLAS instead of the scalar sct_bgemm_f32). */
 long sct_bgemm_panel(void);
 /* Floats a packed k × n B takes: ⌈n / panel⌉ · panel · k. */
 long sct_bgemm_packed_count(long k, long n);

@@ -16,11 +16,7 @@ final class MatMulKernel: OpKernel, @unchecked Sendable {
   init(_ ctx: NodeContext) throws {
     _ = openBLASSingleThreaded
     label = ctx.label
-    if ctx.prepack, let b = ctx.constant(1), b.dataType == .float, b.shape.count == 2, b.shape.allSatisfy({ $0 > 0 }) {
-      panelB = packPanels(b, k: b.shape[0], n: b.shape[1], rs: b.shape[1], cs: 1)
-    } else {
-      panelB = nil
-    }
+    panelB = ctx.prepack ? ctx.constant(1).flatMap { packPanels($0, transposed: false) } : nil
   }
 
   struct Layout {

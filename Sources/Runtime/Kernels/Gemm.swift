@@ -158,11 +158,8 @@ final class GemmKernel: OpKernel, @unchecked Sendable {
     beta = try ctx.float("beta", 1)
     transA = try ctx.int("transA", 0) != 0
     transB = try ctx.int("transB", 0) != 0
-    if ctx.prepack, let b = ctx.constant(1), b.dataType == .float, b.shape.count == 2, b.shape.allSatisfy({ $0 > 0 }) {
-      // B′ = op(B) is k × n; element (kk, j) sits at kk·rs + j·cs of B as stored.
-      let (k, n) = transB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
-      let (rs, cs) = transB ? (1, b.shape[1]) : (b.shape[1], 1)
-      panelB = packPanels(b, k: k, n: n, rs: rs, cs: cs)
+    if ctx.prepack, let b = ctx.constant(1), let panels = packPanels(b, transposed: transB) {
+      panelB = panels
       constantBSpec = TensorSpec(b.dataType, b.shape)
     } else {
       panelB = nil
@@ -241,18 +238,12 @@ final class GemmKernel: OpKernel, @unchecked Sendable {
       return
     }
     if T.self == Float.self, let panelB {
-      return panelGemm(panelB, a, y, m, n, k, accumulate: useC, context.pool)
+      return runPanelGemm(panelB, m: m, n: n, k: k, a.pointer(Float.self), lda: a.shape[1], transA: transA,
+                          y.pointer(Float.self), alpha: alpha, accumulate: useC, context.pool)
     }
     let call = BlasCall(transA: transA, transB: transB, m: m, n: n, k: k,
                         lda: a.shape[1], ldb: b.shape[1], ldc: n, alpha: Double(alpha), beta: useC ? 1 : 0)
     call.run(a.pointer(T.self), b.pointer(T.self), yp, context.pool, tasks: 1)
-  }
-
-  /// Y (= beta·C already when `accumulate`) += alpha · op(A) · B′ on the packed panels.
-  private func panelGemm(_ panels: [Float], _ a: TensorView, _ y: TensorView, _ m: Int, _ n: Int, _ k: Int,
-                         accumulate: Bool, _ pool: ThreadPool) {
-    runPanelGemm(panels, m: m, n: n, k: k, a.pointer(Float.self), lda: a.shape[1], transA: transA, y.pointer(Float.self),
-                 alpha: alpha, accumulate: accumulate, pool)
   }
 
   private func loop<T: LoopScalar>(_: T.Type, _ a: TensorView, _ b: TensorView, _ c: TensorView?, _ cs: [Int]?,
@@ -266,9 +257,13 @@ final class GemmKernel: OpKernel, @unchecked Sendable {
   }
 }
 
-/// Packs a constant float B′ (k × n, element (kk, j) at kk·rs + j·cs of `b`) into the B-panel GEMM's
-/// column panels (CKernels bgemm_body.h), once per session.
-func packPanels(_ b: Tensor, k: Int, n: Int, rs: Int, cs: Int) -> [Float] {
+/// A constant float matrix B (k × n, or n × k when `transposed`) packed once per session into the B-panel
+/// GEMM's column panels (CKernels bgemm_body.h); nil when B is not a non-empty float matrix.
+func packPanels(_ b: Tensor, transposed: Bool) -> [Float]? {
+  guard b.dataType == .float, b.shape.count == 2, b.shape.allSatisfy({ $0 > 0 }) else { return nil }
+  // Element (kk, j) of B′ = op(B) sits at kk·rs + j·cs of B as stored.
+  let (k, n) = transposed ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
+  let (rs, cs) = transposed ? (1, b.shape[1]) : (b.shape[1], 1)
   let count = sct_bgemm_packed_count(k, n)
   return b.withElements(as: Float.self) { src in
     [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
