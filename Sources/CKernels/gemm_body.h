@@ -11,20 +11,22 @@
  * consecutive broadcasts; x is read in place (row stride ldx: an NCHW activation or an im2col buffer). */
 
 /* The outer product of one k step: NV vectors of x at xr times the first R of the MR weights at wk,
- * into acc (shared by the GEMM's tiles and the stem kernel's, which find xr and wk per tap). */
-#define GEMM_OUTER(NV, R, xr_, wk_)                                                                     \
+ * into acc (shared by the GEMM's tiles and the stem kernel's, which find xr and wk per tap). MASKED (a
+ * constant): the last vector loads only its `tail` valid lanes — x read in place ends there. */
+#define GEMM_OUTER(NV, R, xr_, wk_, MASKED)                                                             \
   do {                                                                                                  \
     const float *xr = (xr_), *wk = (wk_);                                                               \
     VEC xv[NV];                                                                                         \
-    for (int v = 0; v < NV; v++) xv[v] = VLOAD(xr + v * LANES);                                         \
+    for (int v = 0; v < NV; v++)                                                                        \
+      xv[v] = (MASKED) && v == NV - 1 ? VLOADN(xr + v * LANES, tail) : VLOAD(xr + v * LANES);           \
     for (int r = 0; r < R; r++) {                                                                       \
       VEC wv = VSET1(wk[r]);                                                                            \
       for (int v = 0; v < NV; v++) acc[r][v] = VFMA(wv, xv[v], acc[r][v]);                              \
     }                                                                                                   \
   } while (0)
 
-/* One k step of a tile over its packed panel. */
-#define GEMM_STEP(NV, R, kk) GEMM_OUTER(NV, R, xp + (kk) * GEMM_NR, wp + (kk) * GEMM_MR)
+/* One k step of a tile: row kk of its x (a staged panel, or x in place: row stride xs). */
+#define GEMM_STEP(NV, R, kk, MASKED) GEMM_OUTER(NV, R, xp + (kk) * xs, wp + (kk) * GEMM_MR, MASKED)
 
 /* The end of an R-row tile: its `rows` valid rows of acc (NV vectors each, `tail` valid lanes in the
  * last) to y, raw partial sums unless `last`, else through the epilogue (scale, bias, residual, clamp). */
@@ -71,13 +73,14 @@
     }                                                                                                   \
   } while (0)
 
-/* One R × (NV·LANES) tile (R = MR, or MR / 2 for a short last row block) over a packed x panel (kc rows of NR floats, zero-padded past n);
- * `n` valid columns (> (NV−1)·LANES), `rows` valid rows (≤ R). `first`: start from zero, else add to y;
+/* One R × (NV·LANES) tile (R = MR, or MR / 2 for a short last row block) over kc rows of x at xp, row
+ * stride xs (a staged panel, zero-padded past n, or x in place); `n` valid columns (> (NV−1)·LANES), read
+ * only up to n by the MASKED variants; `rows` valid rows (≤ R). `first`: start from zero, else add to y;
  * `last`: apply the epilogue, else store the raw partial sums. pf (or null): weights to prefetch, one
  * line per two k; pfy (or null): rows of y to prefetch for writing, one line per k (gemm_sweep says why). */
-#define GEMM_TILE(NV, R, NAME)                                                                          \
+#define GEMM_TILE(NV, R, MASKED, NAME)                                                                  \
   static inline void FN(NAME)(long kc, const float *wp, const float *pf, float *pfy,                    \
-                                       const float *xp, float *y, long ldy, long n, long rows,          \
+                                       const float *xp, long xs, float *y, long ldy, long n, long rows, \
                                        int first, int last, const float *scale, const float *bias,      \
                                        const float *res, long ldr, float lo, float hi) {                \
     VEC acc[R][NV];                                                                                     \
@@ -94,60 +97,76 @@
       const long kp = kc < R * NV ? kc : R * NV;                                                        \
       for (; kk < kp; kk++) {                                                                           \
         __builtin_prefetch(pfy + (kk / NV) * ldy + (kk % NV) * LANES, 1);                               \
-        GEMM_STEP(NV, R, kk);                                                                           \
+        GEMM_STEP(NV, R, kk, MASKED);                                                                   \
       }                                                                                                 \
     }                                                                                                   \
     if (pf) {                                                                                           \
       for (; kk + 2 <= kc; kk += 2) {                                                                   \
         __builtin_prefetch(pf + kk * GEMM_MR);                                                          \
-        GEMM_STEP(NV, R, kk);                                                                           \
-        GEMM_STEP(NV, R, kk + 1);                                                                       \
+        GEMM_STEP(NV, R, kk, MASKED);                                                                   \
+        GEMM_STEP(NV, R, kk + 1, MASKED);                                                               \
       }                                                                                                 \
     }                                                                                                   \
-    for (; kk < kc; kk++) GEMM_STEP(NV, R, kk);                                                         \
+    for (; kk < kc; kk++) GEMM_STEP(NV, R, kk, MASKED);                                                 \
     GEMM_TILE_STORE(NV, R);                                                                             \
   }
-GEMM_TILE(1, GEMM_MR, gemm_tile1)
-GEMM_TILE(2, GEMM_MR, gemm_tile2)
-GEMM_TILE(3, GEMM_MR, gemm_tile3)
+GEMM_TILE(1, GEMM_MR, 0, gemm_tile1)
+GEMM_TILE(2, GEMM_MR, 0, gemm_tile2)
+GEMM_TILE(3, GEMM_MR, 0, gemm_tile3)
 /* Half-height tiles for a last row block of at most MR / 2 rows: pruned widths leave one in most
  * layers (m = 17: 8 + 8 + 1), and a full tile computes MR rows whatever `rows` is. */
-GEMM_TILE(1, GEMM_MR / 2, gemm_half1)
-GEMM_TILE(2, GEMM_MR / 2, gemm_half2)
-GEMM_TILE(3, GEMM_MR / 2, gemm_half3)
+GEMM_TILE(1, GEMM_MR / 2, 0, gemm_half1)
+GEMM_TILE(2, GEMM_MR / 2, 0, gemm_half2)
+GEMM_TILE(3, GEMM_MR / 2, 0, gemm_half3)
+/* The same for a last panel ending inside a vector, read in place. */
+GEMM_TILE(1, GEMM_MR, 1, gemm_tile1m)
+GEMM_TILE(2, GEMM_MR, 1, gemm_tile2m)
+GEMM_TILE(3, GEMM_MR, 1, gemm_tile3m)
+GEMM_TILE(1, GEMM_MR / 2, 1, gemm_half1m)
+GEMM_TILE(2, GEMM_MR / 2, 1, gemm_half2m)
+GEMM_TILE(3, GEMM_MR / 2, 1, gemm_half3m)
 
 #ifdef GEMM_MRV
 /* The last few columns of a row block (n = 49 = 48 + 1: every 7 × 7 layer) turned around: the MR rows
  * are the vector (GEMM_MRV, MR lanes: one packed weight load per k) and each column a broadcast of x.
  * Through the 16-lane tile, one column cost MR full FMAs per k for one useful lane each — 16 columns'
  * work for 1, a quarter of a 7 × 7 layer's time. k is split over independent accumulators (one chain
- * per column would wait on FMA latency every k). `cols` ≤ 4; the panel is zero past `cols`. */
-static inline void FN(gemm_cols)(long kc, const float *wp, const float *pf, const float *xp, float *y,
+ * per column would wait on FMA latency every k). `cols` ≤ 4, read at row stride xs; columns past `cols`
+ * (past the row's end when x is read in place) repeat column 0, and their sums are not stored. */
+static inline void FN(gemm_cols)(long kc, const float *wp, const float *pf, const float *xp, long xs, float *y,
                                  long ldy, long cols, long rows, int first, int last, const float *scale,
                                  const float *bias, const float *res, long ldr, float lo, float hi) {
   MRV acc[4][4];
   for (int c = 0; c < 4; c++)
     for (int u = 0; u < 4; u++) acc[c][u] = MRV_ZERO();
+  const long c1 = cols > 1, c2 = cols > 2 ? 2 : 0, c3 = cols > 3 ? 3 : 0;
   long kk = 0;
   if (cols == 1) {
     for (; kk + 4 <= kc; kk += 4) {
       if (pf) __builtin_prefetch(pf + kk * GEMM_MR), __builtin_prefetch(pf + kk * GEMM_MR + 16);
       for (int u = 0; u < 4; u++)
-        acc[0][u] = MRV_FMA(MRV_LOAD(wp + (kk + u) * GEMM_MR), MRV_SET1(xp[(kk + u) * GEMM_NR]), acc[0][u]);
+        acc[0][u] = MRV_FMA(MRV_LOAD(wp + (kk + u) * GEMM_MR), MRV_SET1(xp[(kk + u) * xs]), acc[0][u]);
     }
   } else {
     for (; kk + 2 <= kc; kk += 2) {
       if (pf) __builtin_prefetch(pf + kk * GEMM_MR);
       for (int u = 0; u < 2; u++) {
         const MRV w = MRV_LOAD(wp + (kk + u) * GEMM_MR);
-        const float *xr = xp + (kk + u) * GEMM_NR;
-        for (int c = 0; c < 4; c++) acc[c][u] = MRV_FMA(w, MRV_SET1(xr[c]), acc[c][u]);
+        const float *xr = xp + (kk + u) * xs;
+        acc[0][u] = MRV_FMA(w, MRV_SET1(xr[0]), acc[0][u]);
+        acc[1][u] = MRV_FMA(w, MRV_SET1(xr[c1]), acc[1][u]);
+        acc[2][u] = MRV_FMA(w, MRV_SET1(xr[c2]), acc[2][u]);
+        acc[3][u] = MRV_FMA(w, MRV_SET1(xr[c3]), acc[3][u]);
       }
     }
   }
   for (; kk < kc; kk++) {
     const MRV w = MRV_LOAD(wp + kk * GEMM_MR);
-    for (int c = 0; c < 4; c++) acc[c][3] = MRV_FMA(w, MRV_SET1(xp[kk * GEMM_NR + c]), acc[c][3]);
+    const float *xr = xp + kk * xs;
+    acc[0][3] = MRV_FMA(w, MRV_SET1(xr[0]), acc[0][3]);
+    acc[1][3] = MRV_FMA(w, MRV_SET1(xr[c1]), acc[1][3]);
+    acc[2][3] = MRV_FMA(w, MRV_SET1(xr[c2]), acc[2][3]);
+    acc[3][3] = MRV_FMA(w, MRV_SET1(xr[c3]), acc[3][3]);
   }
   for (long c = 0; c < cols; c++) {
     float sum[GEMM_MR];
@@ -174,17 +193,19 @@ void FN(sct_gemm_pack_f32)(long m, long k, const float *w, float *packed) {
         *packed++ = m0 + r < m ? w[(m0 + r) * k + kk] : 0.0f;
 }
 
-/* One k-block of a group of panels (panel t at panel + t·kc·NR, columns j0 + t·NR …) through every weight
- * block of rows [m_begin, m_end): the tiles, with the epilogue on the last k-block. */
+/* One k-block of a group of panels of x (panel t at panel + t·ps, rows xs apart: staged panels, or x in
+ * place with ps = NR, xs = ldx; columns j0 + t·NR …) through every weight block of rows [m_begin, m_end):
+ * the tiles, with the epilogue on the last k-block. A panel ending inside a vector takes the masked tiles. */
 static inline void FN(gemm_sweep)(long m_begin, long m_end, long n, long k, long k0, long kc, long j0, long tn,
-                                  const float *panel, const float *packed, float *y, long ldy,
+                                  const float *panel, long ps, long xs, const float *packed, float *y, long ldy,
                                   const sct_gemm_epilogue *e) {
   int first = k0 == 0, last = k0 + kc == k;
   for (long mc0 = m_begin; mc0 < m_end; mc0 += GEMM_MC) {
     long mc1 = m_end - mc0 < GEMM_MC ? m_end : mc0 + GEMM_MC;
     for (long t = 0; t < tn; t++) {
       long j = j0 + t * GEMM_NR, cols = n - j < GEMM_NR ? n - j : GEMM_NR;
-      const float *p = panel + t * kc * GEMM_NR;
+      const float *p = panel + t * ps;
+      const int masked = cols % LANES != 0;
       for (long m0 = mc0; m0 < mc1; m0 += GEMM_MR) {
         long rows = m_end - m0 < GEMM_MR ? m_end - m0 : GEMM_MR;
         const float *wp = packed + m0 * k + k0 * GEMM_MR;
@@ -200,12 +221,24 @@ static inline void FN(gemm_sweep)(long m_begin, long m_end, long n, long k, long
         float *pfy = first && m0 + GEMM_MR < m_end ? yt + GEMM_MR * ldy : 0;
 #ifdef GEMM_MRV
         if (cols <= 4) {
-          FN(gemm_cols)(kc, wp, pf, p, yt, ldy, cols, rows, first, last, sc, bi, res, e->ldr, e->lo, e->hi);
+          FN(gemm_cols)(kc, wp, pf, p, xs, yt, ldy, cols, rows, first, last, sc, bi, res, e->ldr, e->lo, e->hi);
           continue;
         }
 #endif
-#define GEMM_CALL(NAME) FN(NAME)(kc, wp, pf, pfy, p, yt, ldy, cols, rows, first, last, sc, bi, res, e->ldr, e->lo, e->hi)
-        if (rows <= GEMM_MR / 2) {
+#define GEMM_CALL(NAME) FN(NAME)(kc, wp, pf, pfy, p, xs, yt, ldy, cols, rows, first, last, sc, bi, res, e->ldr, e->lo, e->hi)
+        if (masked) {
+          if (rows <= GEMM_MR / 2) {
+            if (GEMM_NR > 2 * LANES && cols > 2 * LANES) GEMM_CALL(gemm_half3m);
+            else if (cols > LANES) GEMM_CALL(gemm_half2m);
+            else GEMM_CALL(gemm_half1m);
+          } else if (GEMM_NR > 2 * LANES && cols > 2 * LANES) {
+            GEMM_CALL(gemm_tile3m);
+          } else if (cols > LANES) {
+            GEMM_CALL(gemm_tile2m);
+          } else {
+            GEMM_CALL(gemm_tile1m);
+          }
+        } else if (rows <= GEMM_MR / 2) {
           if (GEMM_NR > 2 * LANES && cols > 2 * LANES) GEMM_CALL(gemm_half3);
           else if (cols > LANES) GEMM_CALL(gemm_half2);
           else GEMM_CALL(gemm_half1);
@@ -237,16 +270,36 @@ static inline void FN(gemm_blocking)(long tiles, long k, long *jg, long *kc) {
 }
 
 /* Rows [m_begin, m_end) (m_begin a multiple of MR) × columns [0, n).
- * Implementation note: x is copied into a stack buffer of up to GEMM_JG panels (kc rows × NR columns each,
- * zero-padded) before the tiles read it, and one MR × kc weight block then serves every panel of the group.
- * Reading x in place strides a page or more per k step (measured 20–30 GFLOP/s for k ≥ 576 on Zen 4,
- * against 80–100 with panels). Panels are grouped (gemm_blocking) so a weight block serves several.
+ * Implementation note: two ways to feed the tiles x.
+ * - Staged (every ISA; with GEMM_INPLACE_MIN_K, only below it): x is copied into a stack buffer of up to
+ *   GEMM_JG panels (kc rows × NR columns each, zero-padded) before the tiles read it, and one MR × kc
+ *   weight block then serves every panel of the group (gemm_blocking). Long k is cut into k-blocks, each
+ *   making every tile store and reload its partial sums.
+ * - In place (GEMM_INPLACE_MIN_K ≤ k): tiles read rows of x where they lie (row stride ldx), the last
+ *   partial panel through masked loads, all of k in one pass: no copy, no partial sums. On Zen 4 with the
+ *   16-lane tile, alternating `secateur bench --profile` runs with and without it in the model: ResNet-50
+ *   −7 % (its 1 × 1 layers 5–15 % faster), MobileNetV1 and V2 −3 % (pointwise layers with k ≥ 96:
+ *   5–17 %). Below k ≈ 48 it lost (MobileNetV2's 112² expand, k = 16: +10 %), and the 6 × 16 AVX2 tile
+ *   lost everywhere (+10–15 %), so the AVX2 and baseline variants do not define it.
  * Within a group, GEMM_MC rows of weights (an L2-sized block) sweep each panel while it sits in L1, BLIS
  * style; GEMM_MC = GEMM_MR gives the weight-stationary order (one MR block over every panel) instead. */
 void FN(sct_gemm_f32)(long m_begin, long m_end, long n, long k, const float *packed, const float *x, long ldx,
                       float *y, long ldy, const sct_gemm_epilogue *e) {
-  float panel[GEMM_PANEL_FLOATS] __attribute__((aligned(64)));
   long tiles = (n + GEMM_NR - 1) / GEMM_NR;
+#ifdef GEMM_INPLACE_MIN_K
+  if (k >= GEMM_INPLACE_MIN_K) {
+    /* Tiles read x in place, all of k at once; groups of panels sized so a group's columns of x stay in
+     * L2 while every weight block sweeps them. */
+    long jg = GEMM_INPLACE_BYTES / (k * GEMM_NR * (long)sizeof(float));
+    jg = jg < 1 ? 1 : jg;
+    for (long t0 = 0; t0 < tiles; t0 += jg) {
+      long tn = tiles - t0 < jg ? tiles - t0 : jg;
+      FN(gemm_sweep)(m_begin, m_end, n, k, 0, k, t0 * GEMM_NR, tn, x + t0 * GEMM_NR, GEMM_NR, ldx, packed, y, ldy, e);
+    }
+    return;
+  }
+#endif
+  float panel[GEMM_PANEL_FLOATS] __attribute__((aligned(64)));
   long jg, kcmax;
   FN(gemm_blocking)(tiles, k, &jg, &kcmax);
   for (long t0 = 0; t0 < tiles; t0 += jg) {
@@ -266,7 +319,7 @@ void FN(sct_gemm_f32)(long m_begin, long m_end, long n, long k, const float *pac
           }
         }
       }
-      FN(gemm_sweep)(m_begin, m_end, n, k, k0, kc, t0 * GEMM_NR, tn, panel, packed, y, ldy, e);
+      FN(gemm_sweep)(m_begin, m_end, n, k, k0, kc, t0 * GEMM_NR, tn, panel, kc * GEMM_NR, GEMM_NR, packed, y, ldy, e);
     }
   }
 }
@@ -355,7 +408,7 @@ void FN(sct_conv_gemm_f32)(long m_begin, long m_end, long j_begin, long j_end, c
         long j = j0 + t * GEMM_NR, cols = n - j < GEMM_NR ? n - j : GEMM_NR;
         FN(conv_pack_panel)(x, g, k0, kc, j, cols, panel + t * kc * GEMM_NR);
       }
-      FN(gemm_sweep)(m_begin, m_end, n, k, k0, kc, j0, tn, panel, packed, y, ldy, e);
+      FN(gemm_sweep)(m_begin, m_end, n, k, k0, kc, j0, tn, panel, kc * GEMM_NR, GEMM_NR, packed, y, ldy, e);
     }
   }
 }

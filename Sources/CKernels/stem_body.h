@@ -42,7 +42,7 @@ static inline void FN(stem_phase_rows)(float *d, long pitch, const float *row, l
     const int last = 1;                                                                                 \
     for (int r = 0; r < R; r++)                                                                         \
       for (int v = 0; v < NV; v++) acc[r][v] = VZERO();                                                 \
-    for (long t = 0; t < ntaps; t++) GEMM_OUTER(NV, R, xs + tap_x[t], wp + tap_k[t] * GEMM_MR);          \
+    for (long t = 0; t < ntaps; t++) GEMM_OUTER(NV, R, xs + tap_x[t], wp + tap_k[t] * GEMM_MR, 0);       \
     GEMM_TILE_STORE(NV, R);                                                                             \
   }
 STEM_TILE(1, GEMM_MR, stem_tile1)

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CKernels
 import Testing
 
@@ -123,6 +126,37 @@ import Testing
   }
   /// The implicit-im2col conv GEMM on output channels [mr, m) and output positions [5, oh·ow − 4):
   /// nothing else of y may change, and the values match a direct convolution.
+  /// The GEMM reads x only inside its n columns. With AVX-512 and k ≥ 48 its tiles read x in place, and a
+  /// last panel ending inside a vector loads masked: here x's last row ends where an unreadable page
+  /// begins, so a whole-vector load past it faults (the test process dies) instead of reading a
+  /// neighbour's bytes unnoticed.
+  @Test(arguments: [(9, 65, 50), (16, 49, 64), (8, 210, 96), (5, 3, 48), (13, 47, 300)])
+  func gemmReadsOnlyItsColumns(shape: (Int, Int, Int)) throws {
+    let (m, n, k) = shape
+    let page = Int(sysconf(Int32(_SC_PAGESIZE))), bytes = k * n * 4
+    let total = (bytes + page - 1) / page * page + page
+    let raw = try #require(mmap(nil, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0))
+    #expect(raw != MAP_FAILED)
+    defer { munmap(raw, total) }
+    #expect(mprotect(raw + (total - page), page, PROT_NONE) == 0)
+    let x = (raw + (total - page - bytes)).assumingMemoryBound(to: Float.self)
+    let xs = Self.values(k * n, seed: 8)
+    x.update(from: xs, count: k * n)
+    let w = Self.values(m * k, seed: 7)
+    var packed = [Float](repeating: 0, count: sct_gemm_packed_count(m, k))
+    sct_gemm_pack_f32(m, k, w, &packed)
+    var y = [Float](repeating: 0, count: m * n)
+    var e = sct_gemm_epilogue(scale: nil, bias: nil, residual: nil, ldr: 0, lo: -.infinity, hi: .infinity)
+    sct_gemm_f32(0, m, n, k, packed, x, n, &y, n, &e)
+    for row in 0..<m {
+      for col in 0..<n {
+        var want: Float = 0
+        for t in 0..<k { want += w[row * k + t] * xs[t * n + col] }
+        #expect(abs(y[row * n + col] - want) <= 1e-4 * max(1, abs(want)), "\(shape): y[\(row)][\(col)]")
+      }
+    }
+  }
+
   @Test(arguments: [(3, 13, 9, 3, 1, 1), (7, 11, 12, 3, 2, 1), (5, 17, 10, 5, 2, 2), (4, 9, 11, 3, 3, 1), (3, 8, 40, 7, 2, 3)])
   func convGemmWritesOnlyItsRowsAndPositions(shape: (Int, Int, Int, Int, Int, Int)) {
     let (c, m, size, k, s, pad) = shape

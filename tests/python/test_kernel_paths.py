@@ -232,6 +232,13 @@ def conv_family() -> Family:
     f.conv("pointwise_cols3_residual_clip", 1100, 13, (3, 17), (1, 1), residual=True, act="clip")
     f.conv("pointwise_cols2_relu", 33, 21, (5, 10), (1, 1), act="relu")
     f.conv("winograd_residual_clip", 9, 9, (11, 13), (3, 3), pads=(1, 1, 1, 1), residual=True, act="clip")
+    # k ≥ 48 with AVX-512: the GEMM reads x in place, every k at once; the last panel ends inside a
+    # vector (masked loads: n = 210 = 4 · 48 + 18, n = 65 = 48 + 17) or is narrow (n = 49 = 48 + 1).
+    f.conv("inplace_k96_tail18", 96, 37, (14, 15), (1, 1))
+    f.conv("inplace_k50_half_rows_tail17_residual_clip", 50, 9, (5, 13), (1, 1), residual=True, act="clip")
+    f.conv("inplace_k64_cols1_relu", 64, 23, (7, 7), (1, 1), act="relu")
+    f.conv("inplace_winograd_k50", 50, 12, (9, 10), (3, 3), pads=(1, 1, 1, 1))
+    f.conv("inplace_im2col_k64_strided_1x1", 64, 19, (11, 13), (1, 1), (2, 2))
     # ConvTranspose (sgemm + col2im): upsampling 2×2/2 as in PP-OCR's detector, overlapping taps, groups,
     # dilation, output padding.
     f.conv_transpose("convT_k2s2", 12, 7, (9, 11), (2, 2), (2, 2))
