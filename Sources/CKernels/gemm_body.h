@@ -110,21 +110,19 @@
     for (; kk < kc; kk++) GEMM_STEP(NV, R, kk, MASKED);                                                 \
     GEMM_TILE_STORE(NV, R);                                                                             \
   }
-GEMM_TILE(1, GEMM_MR, 0, gemm_tile1)
-GEMM_TILE(2, GEMM_MR, 0, gemm_tile2)
-GEMM_TILE(3, GEMM_MR, 0, gemm_tile3)
-/* Half-height tiles for a last row block of at most MR / 2 rows: pruned widths leave one in most
- * layers (m = 17: 8 + 8 + 1), and a full tile computes MR rows whatever `rows` is. */
-GEMM_TILE(1, GEMM_MR / 2, 0, gemm_half1)
-GEMM_TILE(2, GEMM_MR / 2, 0, gemm_half2)
-GEMM_TILE(3, GEMM_MR / 2, 0, gemm_half3)
-/* The same for a last panel ending inside a vector, read in place. */
-GEMM_TILE(1, GEMM_MR, 1, gemm_tile1m)
-GEMM_TILE(2, GEMM_MR, 1, gemm_tile2m)
-GEMM_TILE(3, GEMM_MR, 1, gemm_tile3m)
-GEMM_TILE(1, GEMM_MR / 2, 1, gemm_half1m)
-GEMM_TILE(2, GEMM_MR / 2, 1, gemm_half2m)
-GEMM_TILE(3, GEMM_MR / 2, 1, gemm_half3m)
+/* Full tiles of 1–3 vectors, and half-height ones for a last row block of at most MR / 2 rows: pruned
+ * widths leave one in most layers (m = 17: 8 + 8 + 1), and a full tile computes MR rows whatever `rows`
+ * is. Each also in a variant (suffix m) for a last panel ending inside a vector, read in place. */
+#define GEMM_TILES(MASKED, SUF)                                                                         \
+  GEMM_TILE(1, GEMM_MR, MASKED, gemm_tile1##SUF)                                                        \
+  GEMM_TILE(2, GEMM_MR, MASKED, gemm_tile2##SUF)                                                        \
+  GEMM_TILE(3, GEMM_MR, MASKED, gemm_tile3##SUF)                                                        \
+  GEMM_TILE(1, GEMM_MR / 2, MASKED, gemm_half1##SUF)                                                    \
+  GEMM_TILE(2, GEMM_MR / 2, MASKED, gemm_half2##SUF)                                                    \
+  GEMM_TILE(3, GEMM_MR / 2, MASKED, gemm_half3##SUF)
+GEMM_TILES(0, )
+GEMM_TILES(1, m)
+#undef GEMM_TILES
 
 #ifdef GEMM_MRV
 /* The last few columns of a row block (n = 49 = 48 + 1: every 7 × 7 layer) turned around: the MR rows
@@ -226,29 +224,25 @@ static inline void FN(gemm_sweep)(long m_begin, long m_end, long n, long k, long
         }
 #endif
 #define GEMM_CALL(NAME) FN(NAME)(kc, wp, pf, pfy, p, xs, yt, ldy, cols, rows, first, last, sc, bi, res, e->ldr, e->lo, e->hi)
-        if (masked) {
-          if (rows <= GEMM_MR / 2) {
-            if (GEMM_NR > 2 * LANES && cols > 2 * LANES) GEMM_CALL(gemm_half3m);
-            else if (cols > LANES) GEMM_CALL(gemm_half2m);
-            else GEMM_CALL(gemm_half1m);
-          } else if (GEMM_NR > 2 * LANES && cols > 2 * LANES) {
-            GEMM_CALL(gemm_tile3m);
-          } else if (cols > LANES) {
-            GEMM_CALL(gemm_tile2m);
-          } else {
-            GEMM_CALL(gemm_tile1m);
-          }
-        } else if (rows <= GEMM_MR / 2) {
-          if (GEMM_NR > 2 * LANES && cols > 2 * LANES) GEMM_CALL(gemm_half3);
-          else if (cols > LANES) GEMM_CALL(gemm_half2);
-          else GEMM_CALL(gemm_half1);
-        } else if (GEMM_NR > 2 * LANES && cols > 2 * LANES) {
-          GEMM_CALL(gemm_tile3);
-        } else if (cols > LANES) {
-          GEMM_CALL(gemm_tile2);
-        } else {
-          GEMM_CALL(gemm_tile1);
-        }
+/* The tile for this block's rows and columns: half height for a short last row block, as many vectors as
+ * the columns need; SUF m picks the variants that load a partial last vector masked. */
+#define GEMM_CALLS(SUF)                                                                                 \
+  do {                                                                                                  \
+    if (rows <= GEMM_MR / 2) {                                                                          \
+      if (GEMM_NR > 2 * LANES && cols > 2 * LANES) GEMM_CALL(gemm_half3##SUF);                          \
+      else if (cols > LANES) GEMM_CALL(gemm_half2##SUF);                                                \
+      else GEMM_CALL(gemm_half1##SUF);                                                                  \
+    } else if (GEMM_NR > 2 * LANES && cols > 2 * LANES) {                                               \
+      GEMM_CALL(gemm_tile3##SUF);                                                                       \
+    } else if (cols > LANES) {                                                                          \
+      GEMM_CALL(gemm_tile2##SUF);                                                                       \
+    } else {                                                                                            \
+      GEMM_CALL(gemm_tile1##SUF);                                                                       \
+    }                                                                                                   \
+  } while (0)
+        if (masked) GEMM_CALLS(m);
+        else GEMM_CALLS();
+#undef GEMM_CALLS
 #undef GEMM_CALL
       }
     }
