@@ -191,19 +191,20 @@ void FN(sct_gemm_pack_f32)(long m, long k, const float *w, float *packed) {
         *packed++ = m0 + r < m ? w[(m0 + r) * k + kk] : 0.0f;
 }
 
-/* One k-block of a group of panels of x (panel t at panel + t·ps, rows xs apart: staged panels, or x in
- * place with ps = NR, xs = ldx; columns j0 + t·NR …) through every weight block of rows [m_begin, m_end):
- * the tiles, with the epilogue on the last k-block. A panel ending inside a vector takes the masked tiles. */
+/* One k-block of a group of panels of x (panel t at panel + t·ps, rows xs apart: staged panels, or x
+ * `in_place` with ps = NR, xs = ldx; columns j0 + t·NR …) through every weight block of rows
+ * [m_begin, m_end): the tiles, with the epilogue on the last k-block. */
 static inline void FN(gemm_sweep)(long m_begin, long m_end, long n, long k, long k0, long kc, long j0, long tn,
-                                  const float *panel, long ps, long xs, const float *packed, float *y, long ldy,
-                                  const sct_gemm_epilogue *e) {
+                                  const float *panel, long ps, long xs, int in_place, const float *packed,
+                                  float *y, long ldy, const sct_gemm_epilogue *e) {
   int first = k0 == 0, last = k0 + kc == k;
   for (long mc0 = m_begin; mc0 < m_end; mc0 += GEMM_MC) {
     long mc1 = m_end - mc0 < GEMM_MC ? m_end : mc0 + GEMM_MC;
     for (long t = 0; t < tn; t++) {
       long j = j0 + t * GEMM_NR, cols = n - j < GEMM_NR ? n - j : GEMM_NR;
       const float *p = panel + t * ps;
-      const int masked = cols % LANES != 0;
+      /* Staged panels are zero-padded: only x read in place needs its partial last vector masked. */
+      const int masked = in_place && cols % LANES != 0;
       for (long m0 = mc0; m0 < mc1; m0 += GEMM_MR) {
         long rows = m_end - m0 < GEMM_MR ? m_end - m0 : GEMM_MR;
         const float *wp = packed + m0 * k + k0 * GEMM_MR;
@@ -288,7 +289,7 @@ void FN(sct_gemm_f32)(long m_begin, long m_end, long n, long k, const float *pac
     jg = jg < 1 ? 1 : jg;
     for (long t0 = 0; t0 < tiles; t0 += jg) {
       long tn = tiles - t0 < jg ? tiles - t0 : jg;
-      FN(gemm_sweep)(m_begin, m_end, n, k, 0, k, t0 * GEMM_NR, tn, x + t0 * GEMM_NR, GEMM_NR, ldx, packed, y, ldy, e);
+      FN(gemm_sweep)(m_begin, m_end, n, k, 0, k, t0 * GEMM_NR, tn, x + t0 * GEMM_NR, GEMM_NR, ldx, 1, packed, y, ldy, e);
     }
     return;
   }
@@ -313,7 +314,7 @@ void FN(sct_gemm_f32)(long m_begin, long m_end, long n, long k, const float *pac
           }
         }
       }
-      FN(gemm_sweep)(m_begin, m_end, n, k, k0, kc, t0 * GEMM_NR, tn, panel, kc * GEMM_NR, GEMM_NR, packed, y, ldy, e);
+      FN(gemm_sweep)(m_begin, m_end, n, k, k0, kc, t0 * GEMM_NR, tn, panel, kc * GEMM_NR, GEMM_NR, 0, packed, y, ldy, e);
     }
   }
 }
@@ -402,7 +403,7 @@ void FN(sct_conv_gemm_f32)(long m_begin, long m_end, long j_begin, long j_end, c
         long j = j0 + t * GEMM_NR, cols = n - j < GEMM_NR ? n - j : GEMM_NR;
         FN(conv_pack_panel)(x, g, k0, kc, j, cols, panel + t * kc * GEMM_NR);
       }
-      FN(gemm_sweep)(m_begin, m_end, n, k, k0, kc, j0, tn, panel, kc * GEMM_NR, GEMM_NR, packed, y, ldy, e);
+      FN(gemm_sweep)(m_begin, m_end, n, k, k0, kc, j0, tn, panel, kc * GEMM_NR, GEMM_NR, 0, packed, y, ldy, e);
     }
   }
 }
