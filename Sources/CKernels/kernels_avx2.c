@@ -52,6 +52,10 @@ static inline __m256 sct_load_masked8(const float *p, long off, __m256i m, __m25
 }
 #define VLOADM(p, off, m, padv) sct_load_masked8(p, off, m, padv)
 /* Even and odd elements of the 2·LANES floats lo_, hi_ (registers). */
+/* cur's lanes moved up one, lane 0 taken from prev's last lane. */
+#define VSHIFT_IN(cur, prev)                                                                            \
+  _mm256_blend_ps(_mm256_permutevar8x32_ps(cur, _mm256_setr_epi32(7, 0, 1, 2, 3, 4, 5, 6)),            \
+                  _mm256_permutevar8x32_ps(prev, _mm256_setr_epi32(7, 0, 1, 2, 3, 4, 5, 6)), 1)
 #define VDEINT2R(lo_, hi_, even, odd)                                                                   \
   do {                                                                                                  \
     even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo_, hi_, 0x88)), 0xD8)); \

@@ -40,6 +40,9 @@ static inline __mmask16 sct_mask_range16(long off, long n) {
 #define VLOADM(p, off, m, padv) \
   _mm512_mask_loadu_ps(padv, m, (const float *)((__UINTPTR_TYPE__)(p) + (__UINTPTR_TYPE__)((off) * 4)))
 /* Even and odd elements of the 2·LANES floats lo_, hi_ (registers). */
+/* cur's lanes moved up one, lane 0 taken from prev's last lane. */
+#define VSHIFT_IN(cur, prev) \
+  _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(cur), _mm512_castps_si512(prev), 15))
 #define VDEINT2R(lo_, hi_, even, odd)                                                                   \
   do {                                                                                                  \
     even = _mm512_permutex2var_ps(lo_, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), hi_); \
@@ -51,6 +54,10 @@ static inline __mmask16 sct_mask_range16(long off, long n) {
     _mm512_storeu_ps(p, _mm512_permutex2var_ps(even, _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), odd)); \
     _mm512_storeu_ps((p) + 16, _mm512_permutex2var_ps(even, _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), odd)); \
   } while (0)
+/* Two-source lane permutes: the stride-2 depthwise path that packs two output rows per vector. */
+#define VIDX __m512i
+#define VIDX_LOAD(p) _mm512_loadu_si512((const void *)(p))
+#define VPERMX2(a, i, b) _mm512_permutex2var_ps(a, i, b)
 #include "kernels_body.h"
 #include "window_body.h"
 #define GEMM_MR 8

@@ -1,6 +1,6 @@
 /* The sliding-window family (depthwise 2-D convolution and 2-D max pooling over one NCHW plane), written
  * once and compiled per ISA (included by kernels_*.c after kernels_body.h, which provides VEC, LANES, the
- * V* vocabulary, the lane masks and the epilogue; VLOADN / VSTOREN, VDEINT2R and VMASK_BITS must be defined).
+ * V* vocabulary, the lane masks and the epilogue; VLOADN / VSTOREN, VDEINT2R, VSHIFT_IN and VMASK_BITS must be defined).
  *
  * Three ways through a plane:
  * - Flat (small same-size planes, stride 1: MobileNet's 7 × 7 layers): the plane's outputs as flat
@@ -8,7 +8,8 @@
  * - Direct (stride-1 columns; the 3 × 3 conv with stride-2 columns — every MobileNet depthwise layer):
  *   each tap of an output vector is loaded straight from its input row, masked to the row's valid
  *   columns with masks made once per call, stride-2 rows deinterleaved in registers. Nothing is stored
- *   but the output.
+ *   but the output. Stride-2 outputs at most (LANES − 1) / 2 wide pack two output rows per vector
+ *   (window_pairs_s2_plane, where two-source permutes exist).
  * - Phase planes (other strided windows: max pools, 5 × 5 stride 2, column strides above 2): the padded
  *   input rows a band reads are staged once into sh × sw "phase planes" (padded row r goes to phase
  *   r % sh, column c to phase c % sw) that share one row pitch P ≥ ow. Output (oh, ox) then sits at flat
@@ -158,52 +159,166 @@ static inline int FN(window_make_masks)(FN(window_masks) *cm, const sct_dw_geome
  * where it would cross the plane's end. */
 
 
-/* Stride-2 columns of a 3 × 3 undilated-column depthwise conv (MobileNet's downsampling layers), also
- * read straight from the input: per input row, the 2·LANES columns from `col` deinterleaved give taps 0
- * (even) and 1 (odd), the 2·LANES from col + 2 give tap 2 (their even half). Staging through phase
- * planes cost ~250 ns per 14 × 14 → 7 × 7 plane. Masks: m[0..3] for the loads at col, col + LANES,
- * col + 2, col + 2 + LANES (window_make_masks_s2). */
-static inline VEC FN(dw_row3_s2)(const float *s, long col, int inside, const VMASK *m, VEC wa, VEC wb, VEC wc) {
-  const VEC zero = VZERO();
-  VEC lo, hi, lo2, hi2, e, o, e2, o2;
-  if (inside) {
-    lo = VLOAD(s + col), hi = VLOAD(s + col + LANES), lo2 = VLOAD(s + col + 2), hi2 = VLOAD(s + col + 2 + LANES);
-  } else {
-    lo = VLOADM(s, col, m[0], zero), hi = VLOADM(s, col + LANES, m[1], zero);
-    lo2 = VLOADM(s, col + 2, m[2], zero), hi2 = VLOADM(s, col + 2 + LANES, m[3], zero);
-  }
-  VDEINT2R(lo, hi, e, o);
-  VDEINT2R(lo2, hi2, e2, o2);
-  (void)o2;
-  return VFMA(e2, wc, VFMA(o, wb, VMUL(e, wa)));
-}
-
+/* Stride-2 columns of a 3 × 3 undilated-column depthwise conv (MobileNet's downsampling layers), read
+ * straight from the input. Output vector v's lane i reads input columns col + 2i + q (col = 2·v·LANES −
+ * pw, tap q). The 2·LANES columns from col + 1, deinterleaved, are taps 1 (even) and 2 (odd); tap 0 is
+ * tap 2 moved up one lane, its first lane the previous vector's last odd column (column col). One
+ * deinterleave and two loads per input row and vector, where loading from col and from col + 2 took
+ * four loads and three permutes. Masks: m[0], m[1] for the loads at col + 1 and col + 1 + LANES. */
 static inline int FN(window_make_masks_s2)(FN(window_masks) *cm, const sct_dw_geometry *g) {
   const long nv = (g->ow + LANES - 1) / LANES;
   if (nv > SCT_DW_MASK_VECS) return 0;
   for (long v = 0; v < nv; v++) {
     const long col = 2 * v * LANES - g->pw;
-    cm->inside[v] = col >= 0 && col + 2 + 2 * LANES <= g->iw;
-    cm->m[v][0] = VMASK_RANGE(col, g->iw), cm->m[v][1] = VMASK_RANGE(col + LANES, g->iw);
-    cm->m[v][2] = VMASK_RANGE(col + 2, g->iw), cm->m[v][3] = VMASK_RANGE(col + 2 + LANES, g->iw);
+    cm->inside[v] = col + 1 >= 0 && col + 1 + 2 * LANES <= g->iw;
+    cm->m[v][0] = VMASK_RANGE(col + 1, g->iw), cm->m[v][1] = VMASK_RANGE(col + 1 + LANES, g->iw);
   }
   return 1;
 }
 
-/* 3 × 3 undilated-column depthwise conv with column stride 1 or 2 (`s2`; every MobileNet depthwise
- * layer): nine weights in registers, three row chains summed at the end (nine dependent FMAs would be
- * one 36-cycle chain), a pad row simply skipped. Called with a constant `s2`, so each stride gets its
- * own inlined loop. */
+/* Taps 0–2 of input row s for the output vector whose tap-0 column is col; *odd holds the previous
+ * vector's odd phase on entry (a row's first vector: column col in its last lane) and this one's on exit. */
+static inline void FN(dw_taps_s2)(const float *s, long col, int inside, const VMASK *m, VEC *odd, VEC *t0, VEC *t1,
+                                  VEC *t2) {
+  const VEC zero = VZERO();
+  const VEC a = inside ? VLOAD(s + col + 1) : VLOADM(s, col + 1, m[0], zero);
+  const VEC b = inside ? VLOAD(s + col + 1 + LANES) : VLOADM(s, col + 1 + LANES, m[1], zero);
+  VEC e, o;
+  VDEINT2R(a, b, e, o);
+  *t0 = VSHIFT_IN(o, *odd), *t1 = e, *t2 = o, *odd = o;
+}
+
+/* Output rows y (and y + 1 when `two`: row stride 2, undilated, so the pair shares input row 2y + 1 and
+ * reads five rows for two outputs instead of six). Rows outside the input are pad: skipped. */
+static inline void FN(window_k3s2_rows)(const float *xp, const VEC *w, float *yo, const sct_dw_geometry *g,
+                                        const FN(window_masks) *cm, VEC sc, VEC bi, VEC lo, VEC hi,
+                                        const float *res, long y, int two) {
+  const long ow = g->ow, iw = g->iw, ih = g->ih, base = y * g->sh - g->ph, col0 = -g->pw;
+  const long plane_left = g->oh * ow - y * ow;
+  const float *src[5];
+  VEC odd[5];
+  const int nrows = two ? 5 : 3;
+  for (int i = 0; i < nrows; i++) {
+    const long row = base + i * g->dh;
+    src[i] = (unsigned long)row < (unsigned long)ih ? xp + row * iw : NULL;
+    odd[i] = VSET1(src[i] && col0 >= 0 && col0 < iw ? src[i][col0] : 0.0f);
+  }
+  float *yr = yo + y * ow;
+  const float *rr = res ? res + y * ow : NULL;
+  for (long v = 0, ox = 0; ox < ow; v++, ox += LANES) {
+    const long col = 2 * ox + col0;
+    const int inside = cm->inside[v];
+    const VMASK *m = cm->m[v];
+    /* Rows 0–1 and 2 of each output in separate chains, added at the end (one chain of nine dependent
+     * FMAs would take 36 cycles). */
+    VEC top = VZERO(), top2 = VZERO(), bottom = VZERO(), bottom2 = VZERO(), t0, t1, t2;
+    for (int i = 0; i < nrows; i++) {
+      if (!src[i]) continue;
+      FN(dw_taps_s2)(src[i], col, inside, m, &odd[i], &t0, &t1, &t2);
+      if (i < 2) top = VFMA(t2, w[3 * i + 2], VFMA(t1, w[3 * i + 1], VFMA(t0, w[3 * i], top)));
+      if (i == 2) top2 = VFMA(t2, w[8], VFMA(t1, w[7], VMUL(t0, w[6])));
+      if (i == 2 && two) bottom2 = VFMA(t2, w[2], VFMA(t1, w[1], VMUL(t0, w[0])));
+      if (i > 2) bottom = VFMA(t2, w[3 * i - 4], VFMA(t1, w[3 * i - 5], VFMA(t0, w[3 * i - 6], bottom)));
+    }
+    top = VADD(top, top2), bottom = VADD(bottom, bottom2);
+    if (!two) {
+      const long cnt = plane_left - ox < LANES ? plane_left - ox : LANES;
+      top = FN(window_epi)(top, sc, bi, lo, hi, rr ? rr + ox : NULL, cnt);
+      if (cnt == LANES) VSTORE(yr + ox, top);
+      else VSTOREN(yr + ox, top, cnt);
+      continue;
+    }
+    /* As in the stride-1 pairs: the upper row's last vector masked to its row (the lower row's first
+     * vectors are already written), the lower row's whole while it stays inside the plane. */
+    const long cnt0 = ow - ox < LANES ? ow - ox : LANES;
+    const long cnt1 = plane_left - ow - ox < LANES ? plane_left - ow - ox : LANES;
+    top = FN(window_epi)(top, sc, bi, lo, hi, rr ? rr + ox : NULL, cnt0);
+    bottom = FN(window_epi)(bottom, sc, bi, lo, hi, rr ? rr + ow + ox : NULL, cnt1);
+    if (cnt0 == LANES) VSTORE(yr + ox, top);
+    else VSTOREN(yr + ox, top, cnt0);
+    if (cnt1 == LANES) VSTORE(yr + ow + ox, bottom);
+    else VSTOREN(yr + ow + ox, bottom, cnt1);
+  }
+}
+
+static inline void FN(window_direct_k3s2)(const float *xp, const float *wc, float *yo, const sct_dw_geometry *g,
+                                          const FN(window_masks) *cm, VEC sc, VEC bi, VEC lo, VEC hi,
+                                          const float *res) {
+  VEC w[9];
+  for (int t = 0; t < 9; t++) w[t] = VSET1(wc[t]);
+  const int pairs = g->sh == 2 && g->dh == 1;
+  for (long y = 0; y < g->oh; y++) {
+    if (pairs && y + 1 < g->oh) {
+      FN(window_k3s2_rows)(xp, w, yo, g, cm, sc, bi, lo, hi, res, y, 1);
+      y++;
+    } else {
+      FN(window_k3s2_rows)(xp, w, yo, g, cm, sc, bi, lo, hi, res, y, 0);
+    }
+  }
+}
+
+#ifdef VPERMX2
+/* Stride-2 3 × 3 depthwise conv whose outputs are at most (LANES − 1) / 2 wide (MobileNet's 14 → 7
+ * layers; 8 → 4 or 10 → 5 at the lower input resolutions spatial pruning picks): two output rows share
+ * one vector. Each tap row is one masked load per input row of the pair, and each tap one two-source
+ * permute picking lanes 2x + q of the upper row and of the lower one. One row per vector used 7 of 16
+ * lanes, with two loads and a deinterleave per tap row and output row: the 14 → 7 layers ran at 3–3.6×
+ * onnxruntime's time. Index vectors and the row mask depend on the geometry only: made once per call. */
+typedef struct {
+  VIDX idx[3];
+  VMASK row; /* lanes t with 0 ≤ t − pw < iw: one input row's valid columns from column −pw */
+} FN(window_pairs_s2);
+
+static inline int FN(window_make_pairs_s2)(FN(window_pairs_s2) *pp, const sct_dw_geometry *g) {
+  if (g->sw != 2 || g->kh != 3 || g->kw != 3 || g->dw != 1 || 2 * g->ow + 1 > LANES) return 0;
+  int idx[LANES];
+  for (int q = 0; q < 3; q++) {
+    for (long i = 0; i < LANES; i++)
+      idx[i] = i < g->ow ? (int)(2 * i + q) : i < 2 * g->ow ? (int)(LANES + 2 * (i - g->ow) + q) : 0;
+    pp->idx[q] = VIDX_LOAD(idx);
+  }
+  pp->row = VMASK_RANGE(-g->pw, g->iw);
+  return 1;
+}
+
+static inline void FN(window_pairs_s2_plane)(const float *xp, const float *wc, float *yo, const sct_dw_geometry *g,
+                                             const FN(window_pairs_s2) *pp, VEC sc, VEC bi, VEC lo, VEC hi,
+                                             const float *res) {
+  const long ow = g->ow, oh = g->oh, iw = g->iw, ih = g->ih, out_plane = oh * ow;
+  const VEC zero = VZERO();
+  const VIDX i0 = pp->idx[0], i1 = pp->idx[1], i2 = pp->idx[2];
+  VEC w[9];
+  for (int t = 0; t < 9; t++) w[t] = VSET1(wc[t]);
+  for (long y = 0; y < oh; y += 2) {
+    VEC part[3];
+    for (int r = 0; r < 3; r++) {
+      const long up = y * g->sh - g->ph + r * g->dh, down = up + g->sh; /* input rows of tap row r */
+      const VEC a = (unsigned long)up < (unsigned long)ih ? VLOADM(xp + up * iw, -g->pw, pp->row, zero) : zero;
+      const VEC b = y + 1 < oh && (unsigned long)down < (unsigned long)ih ? VLOADM(xp + down * iw, -g->pw, pp->row, zero)
+                                                                          : zero;
+      part[r] = VFMA(VPERMX2(a, i2, b), w[3 * r + 2], VFMA(VPERMX2(a, i1, b), w[3 * r + 1], VMUL(VPERMX2(a, i0, b), w[3 * r])));
+    }
+    const long o = y * ow, cnt = out_plane - o < 2 * ow ? out_plane - o : 2 * ow;
+    const VEC v = FN(window_epi)(VADD(VADD(part[0], part[1]), part[2]), sc, bi, lo, hi, res ? res + o : NULL, cnt);
+    /* Whole while inside the plane: the junk lanes land on rows the next pair writes. */
+    if (o + LANES <= out_plane) VSTORE(yo + o, v);
+    else VSTOREN(yo + o, v, cnt);
+  }
+}
+#endif
+
+/* 3 × 3 undilated-column depthwise conv with column stride 1: nine weights in registers, three row
+ * chains summed at the end (nine dependent FMAs would be one 36-cycle chain), a pad row simply skipped. */
 static inline void FN(window_direct_k3)(const float *xp, const float *wc, float *yo, const sct_dw_geometry *g,
                                         const FN(window_masks) *cm, VEC sc, VEC bi, VEC lo, VEC hi,
-                                        const float *res, int s2) {
+                                        const float *res) {
   const long ow = g->ow, oh = g->oh, iw = g->iw, ih = g->ih, rstep = g->dh * iw, out_plane = oh * ow;
   const VEC zero = VZERO();
   const VEC w0 = VSET1(wc[0]), w1 = VSET1(wc[1]), w2 = VSET1(wc[2]), w3 = VSET1(wc[3]), w4 = VSET1(wc[4]);
   const VEC w5 = VSET1(wc[5]), w6 = VSET1(wc[6]), w7 = VSET1(wc[7]), w8 = VSET1(wc[8]);
   /* Stride-1 undilated rows go in pairs where all four input rows they read are inside: the two middle
    * rows' taps are loaded once for both outputs (12 loads per vector pair instead of 18). */
-  const int pairs = !s2 && g->sh == 1 && g->dh == 1;
+  const int pairs = g->sh == 1 && g->dh == 1;
   for (long y = 0; y < oh; y++) {
     const long base = y * g->sh - g->ph; /* input row of tap row 0 */
     if (pairs && y + 1 < oh && base >= 0 && base + 3 < ih) {
@@ -249,20 +364,18 @@ static inline void FN(window_direct_k3)(const float *xp, const float *wc, float 
     const float *rr = res ? res + y * ow : NULL;
     const long plane_left = out_plane - y * ow;
     for (long v = 0, ox = 0; ox < ow; v++, ox += LANES) {
-      const long col = (s2 ? 2 * ox : ox) - g->pw, cnt = plane_left - ox < LANES ? plane_left - ox : LANES;
+      const long col = ox - g->pw, cnt = plane_left - ox < LANES ? plane_left - ox : LANES;
       const int inside = cm->inside[v];
       const VMASK *m = cm->m[v];
-#define SCT_DW_ROW(s, wa, wb, wc) (s2 ? FN(dw_row3_s2)(s, col, inside, m, wa, wb, wc) : SCT_DW_ROW3(s, wa, wb, wc))
       VEC a;
       if (r0 && r1 && r2) {
-        a = VADD(VADD(SCT_DW_ROW(s0, w0, w1, w2), SCT_DW_ROW(s1, w3, w4, w5)), SCT_DW_ROW(s2r, w6, w7, w8));
+        a = VADD(VADD(SCT_DW_ROW3(s0, w0, w1, w2), SCT_DW_ROW3(s1, w3, w4, w5)), SCT_DW_ROW3(s2r, w6, w7, w8));
       } else {
         a = zero;
-        if (r0) a = SCT_DW_ROW(s0, w0, w1, w2);
-        if (r1) a = VADD(a, SCT_DW_ROW(s1, w3, w4, w5));
-        if (r2) a = VADD(a, SCT_DW_ROW(s2r, w6, w7, w8));
+        if (r0) a = SCT_DW_ROW3(s0, w0, w1, w2);
+        if (r1) a = VADD(a, SCT_DW_ROW3(s1, w3, w4, w5));
+        if (r2) a = VADD(a, SCT_DW_ROW3(s2r, w6, w7, w8));
       }
-#undef SCT_DW_ROW
       a = FN(window_epi)(a, sc, bi, lo, hi, rr ? rr + ox : NULL, cnt);
       if (cnt == LANES) VSTORE(yr + ox, a);
       else VSTOREN(yr + ox, a, cnt);
@@ -390,6 +503,10 @@ static inline void FN(window_planes)(const float *x, const float *w, float *y, c
                           FN(window_make_masks_s2)(&cm, g);
   FN(window_flat) flat;
   const int flat_ok = conv && FN(window_make_flat)(&flat, g);
+#ifdef VPERMX2
+  FN(window_pairs_s2) pairs;
+  const int pairs_s2 = conv && FN(window_make_pairs_s2)(&pairs, g);
+#endif
   /* Lanes past a band's rows (junk columns, a short last band) read whatever an earlier plane staged
    * there; zeroing the buffer once keeps every such lane a finite number. */
   if (!direct && !direct_k3s2) memset(stage, 0, sizeof(float) * (size_t)(phases * S));
@@ -407,11 +524,17 @@ static inline void FN(window_planes)(const float *x, const float *w, float *y, c
       continue;
     }
     if (direct_k3) {
-      FN(window_direct_k3)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, 0);
+      FN(window_direct_k3)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res);
       continue;
     }
+#ifdef VPERMX2
+    if (pairs_s2) {
+      FN(window_pairs_s2_plane)(xp, wc, yo, g, &pairs, sc, bi, lo, hi, res);
+      continue;
+    }
+#endif
     if (direct_k3s2) {
-      FN(window_direct_k3)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, 1);
+      FN(window_direct_k3s2)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res);
       continue;
     }
     if (direct) {

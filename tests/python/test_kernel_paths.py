@@ -167,6 +167,15 @@ def depthwise_family() -> Family:
         (5, (3, 3), (3, 3), (1, 1), (1, 1), (0, 0, 2, 2)),       # asymmetric pads, same size
         (9, (7, 7), (1, 1), (1, 1), (1, 1), (0, 0, 0, 0)),       # 1 × 1 depthwise
         (4, (5, 8), (3, 1), (1, 1), (1, 1), (1, 0, 1, 0)),       # 3 × 1
+        # Stride-2 columns, outputs ≤ 7 wide: two output rows per vector (AVX-512), one permute per tap.
+        (7, (13, 13), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1)),     # odd input width, 7 × 7 out
+        (3, (15, 15), (3, 3), (2, 2), (1, 1), (0, 0, 0, 0)),     # no pads: the last loaded column is past the row
+        (3, (8, 14), (3, 3), (2, 2), (1, 1), (0, 0, 1, 1)),      # pads at the end only (TF "SAME")
+        (4, (10, 8), (3, 3), (2, 2), (2, 1), (2, 1, 2, 1)),      # dilated rows, 5 × 4 out
+        (3, (9, 6), (3, 3), (1, 2), (1, 1), (1, 0, 1, 1)),       # row stride 1, 9 rows: a single last row
+        (2, (12, 3), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1)),      # 2 wide
+        (2, (6, 1), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1)),       # 1 wide
+        (3, (16, 16), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1)),     # 8 wide: one row per vector again
     ]
     for i, (c, hw, k, s, d, p) in enumerate(cases):
         tag = f"dw{i}_c{c}_{hw[0]}x{hw[1]}_k{k[0]}x{k[1]}_s{s[0]}{s[1]}_d{d[0]}{d[1]}"
@@ -176,6 +185,10 @@ def depthwise_family() -> Family:
     f.conv("dw_relu_nobias", 9, 9, (11, 13), (3, 3), (2, 2), pads=(1, 1, 1, 1), group=9, bias=False, act="relu")
     f.conv("dw_residual_relu", 7, 7, (9, 9), (3, 3), pads=(1, 1, 1, 1), group=7, residual=True, act="relu")
     f.conv("dw7x7_residual_clip", 13, 13, (7, 7), (3, 3), pads=(1, 1, 1, 1), group=13, residual=True, act="clip")
+    f.conv("dw_s2_residual_clip", 6, 6, (21, 40), (3, 3), (2, 2), pads=(1, 1, 1, 1), group=6, residual=True, act="clip")
+    f.conv("dw_s2_pairs_residual_clip", 9, 9, (14, 14), (3, 3), (2, 2), pads=(1, 1, 1, 1), group=9, residual=True,
+           act="clip")
+    f.conv("dw_s2_pairs_nobias_relu", 5, 5, (9, 10), (3, 3), (2, 2), pads=(1, 1, 1, 1), group=5, bias=False, act="relu")
     return f
 
 
