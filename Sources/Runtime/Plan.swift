@@ -147,24 +147,15 @@ final class Plan: @unchecked Sendable {
       }
       items.append(Item(vid: vid, size: (b + 63) & ~63, lo: lo, hi: last[vid] ?? lo))
     }
-    items.sort { $0.size != $1.size ? $0.size > $1.size : $0.vid < $1.vid }
-    var placed: [(offset: Int, size: Int, lo: Int, hi: Int)] = []
-    var total = 0
-    for it in items {
-      let overlapping = placed.filter { $0.lo <= it.hi && it.lo <= $0.hi }.sorted { $0.offset < $1.offset }
-      var offset = 0
-      for p in overlapping {
-        if offset + it.size <= p.offset { break }
-        offset = max(offset, p.offset + p.size)
-      }
-      guard offset + it.size <= program.memoryLimit - fixed else {
-        throw SecateurError(.outOfMemory,
-          "the model needs over \(offset + it.size) bytes of intermediate memory for these input shapes, over the session limit of \(program.memoryLimit)")
-      }
-      placed.append((offset, it.size, it.lo, it.hi))
-      locations[it.vid] = .arena(offset: offset)
-      total = max(total, offset + it.size)
+    items.sort { $0.vid < $1.vid }  // `first` is a dictionary: a fixed order keeps the layout deterministic
+    let layoutItems = items.map { ArenaLayout.Item(size: $0.size, lo: $0.lo, hi: $0.hi) }
+    let layout = ArenaLayout.byRecency(layoutItems)
+    guard layout.total <= program.memoryLimit - fixed else {
+      throw SecateurError(.outOfMemory,
+        "the model needs over \(layout.total) bytes of intermediate memory for these input shapes, over the session limit of \(program.memoryLimit)")
     }
+    for (k, it) in items.enumerated() { locations[it.vid] = .arena(offset: layout.offsets[k]) }
+    let total = layout.total
     workspaceOffset = total
     omittedOutputOffset = total + ((workspace + 63) & ~63)
     arenaBytes = omittedOutputOffset + omitted
