@@ -35,3 +35,43 @@ import ModelFormat
   let a = expected[0].withElements(as: Float.self) { Array($0) }, b = out[0].withElements(as: Float.self) { Array($0) }
   #expect(a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= 1e-3 * max(1, abs($0)) })
 }
+
+/// A constant 2-D MatMul weight packed into the B-panel GEMM's panels is dropped too (it stayed resident
+/// beside its panels before); one also read at run time as another MatMul's A stays. The outputs match the
+/// same MatMuls with B fed as graph inputs.
+@Test func packedMatMulWeightIsDropped() throws {
+  let bs: [Float] = (0..<240).map { (i: Int) -> Float in Float(i % 9) / 4 - 1 }
+  let b1s: [Float] = (0..<70).map { (i: Int) -> Float in Float(i % 5) - 2 }
+  let b = try Tensor(name: "b", bs, shape: [24, 10], dataType: .float)
+  let b1 = try Tensor(name: "b1", b1s, shape: [10, 7], dataType: .float)
+  let graph = Graph(name: "g", nodes: [
+      Node(name: "m0", opType: "MatMul", inputs: ["x", "b"], outputs: ["y0"]),
+      Node(name: "m1", opType: "MatMul", inputs: ["y0", "b1"], outputs: ["y"]),
+      Node(name: "m2", opType: "MatMul", inputs: ["b1", "z"], outputs: ["w2"]),
+    ],
+    inputs: [ValueInfo(name: "x", type: .tensor(.float, [.value(2), .value(3), .value(24)])),
+             ValueInfo(name: "z", type: .tensor(.float, [.value(7), .value(2)]))],
+    outputs: [ValueInfo(name: "y", type: nil), ValueInfo(name: "w2", type: nil)],
+    initializers: [b, b1])
+  let model = Model(graph: graph, opsetImports: [OpsetImport(domain: "", version: 17)], irVersion: 8, producerName: "t")
+  let session = try Session(model: model, options: SessionOptions(threads: 1, optimize: false))
+  #expect(session.program.valueIds["b"].map { session.program.constants[$0] == nil } == true)
+  #expect(session.program.valueIds["b1"].map { session.program.constants[$0] != nil } == true)  // m2 reads it as A
+  let xs: [Float] = (0..<144).map { (i: Int) -> Float in Float(i % 13) / 6 - 1 }
+  let x = try Tensor(name: "x", xs, shape: [2, 3, 24], dataType: .float)
+  let z = try Tensor(name: "z", (0..<14).map { (i: Int) -> Float in Float(i) / 7 - 1 }, shape: [7, 2], dataType: .float)
+  let out = try session.run(["x": x, "z": z])
+  #expect(out[0].shape == [2, 3, 7])
+  #expect(out[1].shape == [10, 2])
+  var fed = graph
+  fed.initializers = []
+  fed.inputs += [ValueInfo(name: "b", type: .tensor(.float, [.value(24), .value(10)])),
+                 ValueInfo(name: "b1", type: .tensor(.float, [.value(10), .value(7)]))]
+  let reference = try Session(model: Model(graph: fed, opsetImports: model.opsetImports, irVersion: 8, producerName: "t"),
+                              options: SessionOptions(threads: 1, optimize: false))
+  let expected = try reference.run(["x": x, "z": z, "b": b, "b1": b1])
+  for k in 0..<2 {
+    let e = expected[k].withElements(as: Float.self) { Array($0) }, o = out[k].withElements(as: Float.self) { Array($0) }
+    #expect(e.count == o.count && zip(e, o).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($0)) })
+  }
+}

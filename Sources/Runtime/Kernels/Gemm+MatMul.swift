@@ -12,11 +12,28 @@ final class MatMulKernel: OpKernel, @unchecked Sendable {
   let label: String
   /// A constant 2-D float B packed into column panels.
   let panelB: [Float]?
+  /// B's spec when `panelB` holds it: the program then drops the constant B (see `releasableInputs`), which
+  /// otherwise stayed resident beside its panels — a second copy of every such weight.
+  let constantBSpec: TensorSpec?
+  var releasableInputs: [Int] { constantBSpec == nil ? [] : [1] }
 
   init(_ ctx: NodeContext) throws {
     _ = openBLASSingleThreaded
     label = ctx.label
-    panelB = ctx.prepack ? ctx.constant(1).flatMap { packPanels($0, transposed: false) } : nil
+    if ctx.prepack, let b = ctx.constant(1), let panels = packPanels(b, transposed: false) {
+      panelB = panels
+      constantBSpec = TensorSpec(b.dataType, b.shape)
+    } else {
+      panelB = nil
+      constantBSpec = nil
+    }
+  }
+
+  /// B's spec: the input's, or the one kept when the program dropped the constant B.
+  private func bSpec(_ inputs: [TensorSpec?]) throws -> TensorSpec {
+    if inputs.count > 1, let b = inputs[1] { return b }
+    if let b = constantBSpec { return b }
+    return try required(inputs, 1, label)
   }
 
   struct Layout {
@@ -45,24 +62,26 @@ final class MatMulKernel: OpKernel, @unchecked Sendable {
   }
 
   func outputSpecs(_ inputs: [TensorSpec?], _ values: InputValues) throws -> [TensorSpec] {
-    let a = try required(inputs, 0, label), b = try required(inputs, 1, label)
+    let a = try required(inputs, 0, label), b = try bSpec(inputs)
     try a.require(matmulTypes, label, "A")
     guard b.dataType == a.dataType else { throw SecateurError.invalidModel("\(label): A is \(a.dataType) but B is \(b.dataType)") }
     return [TensorSpec(a.dataType, try layout(a.shape, b.shape).outShape)]
   }
 
   func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
-    guard inputs.count >= 2, let a = inputs[0], let b = inputs[1], let y = outputs.first else { return }
-    let l = try layout(a.shape, b.shape)
+    guard let a = inputs.first ?? nil, let y = outputs.first else { return }
+    let b = inputs.count > 1 ? inputs[1] : nil
+    guard let bShape = b?.shape ?? constantBSpec?.shape else { return }
+    let l = try layout(a.shape, bShape)
+    if a.dataType == .float, let panelB, bShape.count == 2 {
+      // B has no batch dims, so A's batch matrices are consecutive rows of one (rows × k) matrix.
+      runPanelGemm(panelB, m: l.batchCount * l.m, n: l.n, k: l.k, a.pointer(Float.self), lda: l.k, transA: false, y.pointer(Float.self),
+                   alpha: 1, accumulate: false, context.pool)
+      return
+    }
+    guard let b else { throw SecateurError.runtime("\(label): B was released but its panels do not apply") }
     switch a.dataType {
-    case .float:
-      if let panelB, b.shape.count == 2 {
-        // B has no batch dims, so A's batch matrices are consecutive rows of one (rows × k) matrix.
-        runPanelGemm(panelB, m: l.batchCount * l.m, n: l.n, k: l.k, a.pointer(Float.self), lda: l.k, transA: false, y.pointer(Float.self),
-                     alpha: 1, accumulate: false, context.pool)
-      } else {
-        blas(l, a.pointer(Float.self), b.pointer(Float.self), y.pointer(Float.self), context)
-      }
+    case .float: blas(l, a.pointer(Float.self), b.pointer(Float.self), y.pointer(Float.self), context)
     case .double: blas(l, a.pointer(Double.self), b.pointer(Double.self), y.pointer(Double.self), context)
     case .float16: loop(l, a, b, y, Float16.self, context)
     case .int32: loop(l, a, b, y, Int32.self, context)
