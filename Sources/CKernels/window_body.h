@@ -101,6 +101,22 @@ static inline VEC FN(window_epi)(VEC a, VEC sc, VEC bi, VEC lo, VEC hi, const fl
   return VMIN(VMAX(a, lo), hi);
 }
 
+/* The epilogue and stores of output rows y and y + 1 at column ox (yr, rr: row y of the output and the
+ * residual). The upper row's last vector is masked to its row: the lower row's first vectors are already
+ * written (stored right to left instead, to keep it whole, the pairs ran slower). The lower row's stores
+ * whole while it stays inside the plane, as in SCT_WINDOW_ROWS. */
+static inline void FN(window_store_pair)(float *yr, const float *rr, long ow, long ox, long plane_left, VEC top,
+                                         VEC bottom, VEC sc, VEC bi, VEC lo, VEC hi) {
+  const long cnt0 = ow - ox < LANES ? ow - ox : LANES;
+  const long cnt1 = plane_left - ow - ox < LANES ? plane_left - ow - ox : LANES;
+  top = FN(window_epi)(top, sc, bi, lo, hi, rr ? rr + ox : NULL, cnt0);
+  bottom = FN(window_epi)(bottom, sc, bi, lo, hi, rr ? rr + ow + ox : NULL, cnt1);
+  if (cnt0 == LANES) VSTORE(yr + ox, top);
+  else VSTOREN(yr + ox, top, cnt0);
+  if (cnt1 == LANES) VSTORE(yr + ow + ox, bottom);
+  else VSTOREN(yr + ow + ox, bottom, cnt1);
+}
+
 /* Computes output rows [0, R) of the staged band (output row oh0 + r at flat index r · P) straight into
  * the plane yo (row stride ow), epilogue applied in registers. A row's partial last vector is stored
  * whole while it stays inside the plane (its junk lanes land on later rows, written afterwards), masked
@@ -228,16 +244,7 @@ static inline void FN(window_k3s2_rows)(const float *xp, const VEC *w, float *yo
       else VSTOREN(yr + ox, top, cnt);
       continue;
     }
-    /* As in the stride-1 pairs: the upper row's last vector masked to its row (the lower row's first
-     * vectors are already written), the lower row's whole while it stays inside the plane. */
-    const long cnt0 = ow - ox < LANES ? ow - ox : LANES;
-    const long cnt1 = plane_left - ow - ox < LANES ? plane_left - ow - ox : LANES;
-    top = FN(window_epi)(top, sc, bi, lo, hi, rr ? rr + ox : NULL, cnt0);
-    bottom = FN(window_epi)(bottom, sc, bi, lo, hi, rr ? rr + ow + ox : NULL, cnt1);
-    if (cnt0 == LANES) VSTORE(yr + ox, top);
-    else VSTOREN(yr + ox, top, cnt0);
-    if (cnt1 == LANES) VSTORE(yr + ow + ox, bottom);
-    else VSTOREN(yr + ow + ox, bottom, cnt1);
+    FN(window_store_pair)(yr, rr, ow, ox, plane_left, top, bottom, sc, bi, lo, hi);
   }
 }
 
@@ -342,17 +349,7 @@ static inline void FN(window_direct_k3)(const float *xp, const float *wc, float 
         t0 = SCT_DW_TAP(sd, 0), t1 = SCT_DW_TAP(sd, 1), t2 = SCT_DW_TAP(sd, 2);
         bottom = VFMA(t2, w8, VFMA(t1, w7, VFMA(t0, w6, bottom)));
 #undef SCT_DW_TAP
-        /* The upper row's last vector is masked to its row (the lower row's first vectors are already
-         * written; stored right to left instead, to keep it whole, the pairs ran slower). The lower
-         * row's stores whole while it stays inside the plane, as in SCT_WINDOW_ROWS. */
-        const long cnt0 = ow - ox < LANES ? ow - ox : LANES;
-        const long cnt1 = plane_left - ow - ox < LANES ? plane_left - ow - ox : LANES;
-        top = FN(window_epi)(top, sc, bi, lo, hi, rr ? rr + ox : NULL, cnt0);
-        bottom = FN(window_epi)(bottom, sc, bi, lo, hi, rr ? rr + ow + ox : NULL, cnt1);
-        if (cnt0 == LANES) VSTORE(yr + ox, top);
-        else VSTOREN(yr + ox, top, cnt0);
-        if (cnt1 == LANES) VSTORE(yr + ow + ox, bottom);
-        else VSTOREN(yr + ow + ox, bottom, cnt1);
+        FN(window_store_pair)(yr, rr, ow, ox, plane_left, top, bottom, sc, bi, lo, hi);
       }
       y++;
       continue;

@@ -20,21 +20,12 @@ final class MatMulKernel: OpKernel, @unchecked Sendable {
   init(_ ctx: NodeContext) throws {
     _ = openBLASSingleThreaded
     label = ctx.label
-    if ctx.prepack, let b = ctx.constant(1), let panels = packPanels(b, transposed: false) {
-      panelB = panels
-      constantBSpec = TensorSpec(b.dataType, b.shape)
-    } else {
-      panelB = nil
-      constantBSpec = nil
-    }
+    let packed = packConstantB(ctx, transposed: false)
+    panelB = packed?.panels
+    constantBSpec = packed?.spec
   }
 
-  /// B's spec: the input's, or the one kept when the program dropped the constant B.
-  private func bSpec(_ inputs: [TensorSpec?]) throws -> TensorSpec {
-    if inputs.count > 1, let b = inputs[1] { return b }
-    if let b = constantBSpec { return b }
-    return try required(inputs, 1, label)
-  }
+  private func bSpec(_ inputs: [TensorSpec?]) throws -> TensorSpec { try specOfB(inputs, constantBSpec, label) }
 
   struct Layout {
     var m: Int, n: Int, k: Int

@@ -158,21 +158,12 @@ final class GemmKernel: OpKernel, @unchecked Sendable {
     beta = try ctx.float("beta", 1)
     transA = try ctx.int("transA", 0) != 0
     transB = try ctx.int("transB", 0) != 0
-    if ctx.prepack, let b = ctx.constant(1), let panels = packPanels(b, transposed: transB) {
-      panelB = panels
-      constantBSpec = TensorSpec(b.dataType, b.shape)
-    } else {
-      panelB = nil
-      constantBSpec = nil
-    }
+    let packed = packConstantB(ctx, transposed: transB)
+    panelB = packed?.panels
+    constantBSpec = packed?.spec
   }
 
-  /// B's spec: the input's, or the one kept when the program dropped the constant B.
-  private func bSpec(_ inputs: [TensorSpec?]) throws -> TensorSpec {
-    if inputs.count > 1, let b = inputs[1] { return b }
-    if let b = constantBSpec { return b }
-    return try required(inputs, 1, label)
-  }
+  private func bSpec(_ inputs: [TensorSpec?]) throws -> TensorSpec { try specOfB(inputs, constantBSpec, label) }
 
   func dims(_ a: [Int], _ b: [Int]) throws -> (m: Int, n: Int, k: Int) {
     guard a.count == 2, b.count == 2 else { throw SecateurError.invalidModel("\(label): A \(a) and B \(b) must be matrices") }
@@ -255,6 +246,20 @@ final class GemmKernel: OpKernel, @unchecked Sendable {
     loopMatMul(a.pointer(T.self), aRow, aCol, b.pointer(T.self), bRow, bCol, y.pointer(T.self),
                m: m, n: n, k: k, alpha: Double(alpha), beta: Double(beta), addend: addend)
   }
+}
+
+/// Input 1 (B) of a Gemm or MatMul node when it is a constant float matrix: packed into panels, and its
+/// spec, kept for shape inference once the program drops the constant (the kernel's `releasableInputs`).
+func packConstantB(_ ctx: NodeContext, transposed: Bool) -> (panels: [Float], spec: TensorSpec)? {
+  guard ctx.prepack, let b = ctx.constant(1), let panels = packPanels(b, transposed: transposed) else { return nil }
+  return (panels, TensorSpec(b.dataType, b.shape))
+}
+
+/// B's spec: the input's, or the one kept when the program dropped the constant B.
+func specOfB(_ inputs: [TensorSpec?], _ constantBSpec: TensorSpec?, _ label: String) throws -> TensorSpec {
+  if inputs.count > 1, let b = inputs[1] { return b }
+  if let b = constantBSpec { return b }
+  return try required(inputs, 1, label)
 }
 
 /// A constant float matrix B (k × n, or n × k when `transposed`) packed once per session into the B-panel
