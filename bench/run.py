@@ -93,6 +93,11 @@ def fma_gflops(binary_dir: Path, threads: int) -> float:
     return float(subprocess.check_output([str(binary_dir / "fma_peak"), str(threads)], text=True).split()[0])
 
 
+def mem_gbs(binary_dir: Path, threads: int) -> float:
+    """Memory read bandwidth of `threads` threads now (bench/mem_peak.c)."""
+    return float(subprocess.check_output([str(binary_dir / "mem_peak"), str(threads)], text=True).split()[0])
+
+
 def peaks(binary_dir: Path, threads: int) -> tuple[float, float]:
     fma = fma_gflops(binary_dir, threads)
     sgemm = float(subprocess.check_output([str(binary_dir / "sgemm_peak"), str(threads)], text=True).split()[0])
@@ -202,26 +207,32 @@ def report(res: dict, out: Path, args) -> str:
              "throughput of that many threads just before and just after the case (the lower of the two), in "
              "units of the 1-thread ceiling: near the thread count when the host gave this VM that many full "
              "cores; near 1 at 2 threads when it ran both vCPUs on one physical core, which halves every "
-             "engine's 2-thread speed and which `load` cannot see.\n")
+             "engine's 2-thread speed and which `load` cannot see. Mem = memory read bandwidth of that many "
+             "threads just before and just after the case (the lower), over the highest value measured in the run: "
+             "well below 1 when other tenants load the host's memory, which slows the memory-bound layers of "
+             "every engine (Secateur's most, at 2 threads) while `cores` reads normal.\n")
     for t in args.threads:
         fma, sg = res["peaks"][str(t)]
         L.append(f"\n## {t} thread{'s' if t > 1 else ''}  (FMA ceiling {fma:.1f} GFLOP/s, sgemm {sg:.1f} GFLOP/s, "
                  f"load during peaks {res['peak_load'][str(t)]:.2f})\n")
         L.append("| model | GMACs | Secateur ms (med / p90) | ORT ms (med / p90) | OpenVINO ms (med / p90) | "
-                 "÷ ORT | ÷ OV | GFLOP/s | FMA % | sgemm % | load | cores |")
-        L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+                 "÷ ORT | ÷ OV | GFLOP/s | FMA % | sgemm % | load | cores | mem |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for name, c in res["cases"].items():
             r = c.get(str(t))
             if r is None:
                 continue
             s = r["stats"]
+            best_mem = max([res.get("mem_peak", {}).get(str(t), 0.0)] +
+                           [cc[str(t)].get("mem_gbs", 0.0) for cc in res["cases"].values() if str(t) in cc]) or 1.0
             sec, ort, ov = s["secateur"], s["onnxruntime"], s["openvino"]
             gflops = 2 * c["macs"] / (sec["median"] * 1e-3) * 1e-9
             cores = f"{r['cores']:.2f}" if "cores" in r else "—"  # results written before the probe existed
+            mem = f"{r['mem_gbs'] / best_mem:.2f}" if "mem_gbs" in r else "—"
             L.append(f"| {name} | {c['macs'] / 1e9:.3f} | {sec['median']:.2f} / {sec['p90']:.2f} | "
                      f"{ort['median']:.2f} / {ort['p90']:.2f} | {ov['median']:.2f} / {ov['p90']:.2f} | "
                      f"{sec['median'] / ort['median']:.2f} | {sec['median'] / ov['median']:.2f} | {gflops:.1f} | "
-                     f"{100 * gflops / fma:.0f} | {100 * gflops / sg:.0f} | {r['load']:.2f} | {cores} |")
+                     f"{100 * gflops / fma:.0f} | {100 * gflops / sg:.0f} | {r['load']:.2f} | {cores} | {mem} |")
         pr = [(n, c) for n, c in res["cases"].items() if c.get("base") and str(t) in c
               and str(t) in res["cases"].get(c["base"], {})]
         if pr:
@@ -273,20 +284,22 @@ def main(argv=None) -> int:
 
     models = ensure_models(args.models, args.only)
     res = {"versions": {e: engines.engine_class(e).version() for e in engines.ENGINES},
-           "peaks": {}, "peak_load": {}, "cases": {}, "probes": {}}
+           "peaks": {}, "peak_load": {}, "mem_peak": {}, "cases": {}, "probes": {}}
     for t in args.threads:
         with LoadMeter() as lm:
             res["peaks"][str(t)] = peaks(args.bin, t)
         res["peak_load"][str(t)] = lm.load
+        res["mem_peak"][str(t)] = mem_gbs(args.bin, t)
         print(f"threads {t}: FMA ceiling {res['peaks'][str(t)][0]:.1f} GFLOP/s, sgemm {res['peaks'][str(t)][1]:.1f} "
-              f"GFLOP/s (background load {lm.load:.2f})", flush=True)
+              f"GFLOP/s, memory read {res['mem_peak'][str(t)]:.1f} GB/s (background load {lm.load:.2f})", flush=True)
     for name, m in models.items():
         case = {"macs": m["macs"], "base": m["base"]}
         for t in args.threads:
             one_core = res["peaks"][str(args.threads[0])][0] / args.threads[0]
-            before = cores_available(args.bin, t, one_core)
+            before, mem_before = cores_available(args.bin, t, one_core), mem_gbs(args.bin, t)
             r = time_case(m["path"], t, args.runs, args.warmup, args.pause, check=(t == args.threads[0]))
             r["cores"] = min(before, cores_available(args.bin, t, one_core))
+            r["mem_gbs"] = min(mem_before, mem_gbs(args.bin, t))
             case[str(t)] = r
             if m["base"] and m["base"] in models:
                 case.setdefault("speedup", {})[str(t)] = time_pair(models[m["base"]]["path"], m["path"], t, args.runs,
@@ -295,7 +308,7 @@ def main(argv=None) -> int:
             print(f"{name:<22} t={t}  sec {s['secateur']['median']:8.2f}  ort {s['onnxruntime']['median']:8.2f}  "
                   f"ov {s['openvino']['median']:8.2f}  sec/ort {s['secateur']['median'] / s['onnxruntime']['median']:.2f}  "
                   f"sec/ov {s['secateur']['median'] / s['openvino']['median']:.2f}  load {r['load']:.2f}  "
-                  f"cores {r['cores']:.2f}", flush=True)
+                  f"cores {r['cores']:.2f}  mem {r['mem_gbs']:.1f} GB/s", flush=True)
             if str(t) in case.get("speedup", {}):
                 sp = case["speedup"][str(t)]
                 print(f"{'':<22} speedup over {m['base']} " + " ".join(f"{e} {sp[e]:.2f}×" for e in engines.ENGINES)
