@@ -45,8 +45,8 @@ enum ArenaLayout {
   }
 
   /// In step order; each value goes to the start of the free segment (or the arena's end) whose bytes
-  /// were touched most recently: cost = Σ bytes × steps since their last use, bytes past the end counting
-  /// as older than any step. Bounded growth: when the result would need more than `slack` × the tight
+  /// were touched most recently: cost = Σ bytes × bytes of traffic since their last use, bytes past the
+  /// end counting as older than any. Bounded growth: when the result would need more than `slack` × the tight
   /// layout's bytes, the tight layout is returned instead.
   static func byRecency(_ items: [Item], slack: Double = 1.25) -> Result {
     let tight = bySize(items)
