@@ -12,20 +12,39 @@ import Glibc
 /// worker may claim chunks only of the job it saw published; the caller waits for chunks, not workers).
 @Suite struct ThreadPoolTests {
   /// Runs `parallelFor(count)` and returns how many times each index was visited.
-  static func visits(_ pool: ThreadPool, _ count: Int) -> [Int] {
+  static func visits(_ pool: ThreadPool, _ count: Int, bands: Bool = false) -> [Int] {
     let hits = UnsafeMutablePointer<Int>.allocate(capacity: max(count, 1))
     hits.initialize(repeating: 0, count: max(count, 1))
     defer { hits.deallocate() }
     // No lock: each index belongs to one thread, so a chunk handed out twice shows up as a 2 (and as a
     // race under `make tsan`).
-    pool.parallelFor(count) { i in hits[i] += 1 }
+    pool.parallelFor(count, bands: bands) { i in hits[i] += 1 }
     return Array(UnsafeBufferPointer(start: hits, count: count))
   }
 
-  @Test(arguments: [0, 1, 2, 3, 7, 64, 1000, 0xFFFF, 0x10000, 70_001])
-  func everyIndexOnce(count: Int) {
+  @Test(arguments: [0, 1, 2, 3, 7, 64, 1000, 0xFFFF, 0x10000, 70_001], [false, true])
+  func everyIndexOnce(count: Int, bands: Bool) {
     let pool = ThreadPool(threadCount: 2)
-    #expect(Self.visits(pool, count) == Array(repeating: 1, count: count))
+    #expect(Self.visits(pool, count, bands: bands) == Array(repeating: 1, count: count))
+  }
+
+  /// With `bands`, the caller claims from the first chunk and a worker from the last, so each thread
+  /// keeps its end of the image from layer to layer. The caller's first chunk waits until another
+  /// thread has started one: which one shows the end the workers claim from.
+  @Test(arguments: [false, true])
+  func workersTakeBandsFromTheLast(bands: Bool) {
+    let pool = ThreadPool(threadCount: 2)
+    let caller = pthread_self()
+    let firstByWorker = Atomic<Int>(-1)
+    pool.parallelFor(6, bands: bands) { i in
+      if pthread_equal(pthread_self(), caller) == 0 {
+        _ = firstByWorker.compareExchange(expected: -1, desired: i, ordering: .relaxed)
+      } else if i == 0 {
+        let deadline = Date().addingTimeInterval(5)
+        while firstByWorker.load(ordering: .relaxed) < 0 && Date() < deadline { usleep(100) }
+      }
+    }
+    #expect(firstByWorker.load(ordering: .relaxed) == (bands ? 5 : 1))
   }
 
   /// Thousands of tiny jobs back to back: a worker still inside job g while job g + 1 is published
@@ -37,7 +56,7 @@ import Glibc
     for job in 0..<20_000 {
       let count = 1 + job % 9
       expected += count * (job + 1)
-      pool.parallelFor(count) { _ in total.add(job + 1, ordering: .relaxed) }
+      pool.parallelFor(count, bands: job % 2 == 1) { _ in total.add(job + 1, ordering: .relaxed) }
     }
     #expect(total.load(ordering: .relaxed) == expected)
     for count in [100, 3000] {

@@ -114,7 +114,9 @@ extension ConvKernel {
       for n in 0..<s.n {
         let xn = x + n * s.c * s.inCount
         let yn = y + n * s.m * os
-        pool.parallelFor(groups * tiles * mBlocks) { task in
+        // Tasks that are pure column tiles / row bands of one group follow the image: each thread keeps
+        // its part of it from layer to layer.
+        pool.parallelFor(groups * tiles * mBlocks, bands: groups == 1 && mBlocks == 1) { task in
           let mb = task % mBlocks, t = (task / mBlocks) % tiles, g = task / (mBlocks * tiles)
           var c0 = min(os, columnUnits * t / tiles * columnUnit), c1 = min(os, columnUnits * (t + 1) / tiles * columnUnit)
           if case .direct(let cg) = columns {  // bands of whole output rows
