@@ -94,7 +94,13 @@ extension ConvKernel {
     let target = threads == 1 ? 1 : threads * 3
     // Column tiles start on multiples of 48 (the widest microkernel panel, a multiple of every ISA's):
     // splitting 196 columns into five tiles of 39 left each task's GEMM with a 48-wide panel 80 % used.
-    let columnUnit = 48, columnUnits = (os + columnUnit - 1) / columnUnit
+    // For 1 × 1 convs the last tile takes the columns past the last whole unit: as a tile of its own, 49
+    // columns made a 48-wide and a 1-wide tile whose tasks had almost nothing to do, and at 2 threads a
+    // 7 × 7 layer's three real tasks went two to one thread (ResNet-50's and MobileNetV2's 7 × 7 1 × 1
+    // layers: 7–13 % slower). Gathered columns keep the short tile: there more row blocks per tile
+    // means more gathering of the same columns (ResNet-18's 14 → 7 3 × 3 conv lost 25 %).
+    let columnUnit = 48
+    let columnUnits = s.isPointwise ? max(1, os / columnUnit) : (os + columnUnit - 1) / columnUnit
     // Explicit im2col columns are produced and consumed tile by tile, each tile's K × width slice sized to
     // stay in L2 (≤ 512 KiB): the whole-image buffer (7 MB on ResNet-50's 56×56 layers) went to memory and back.
     let l2Tiles = explicitIm2col ? min(columnUnits, max(1, (k * os * 4) / (512 << 10))) : 1
@@ -118,7 +124,8 @@ extension ConvKernel {
         // its part of it from layer to layer.
         pool.parallelFor(groups * tiles * mBlocks, bands: groups == 1 && mBlocks == 1) { task in
           let mb = task % mBlocks, t = (task / mBlocks) % tiles, g = task / (mBlocks * tiles)
-          var c0 = min(os, columnUnits * t / tiles * columnUnit), c1 = min(os, columnUnits * (t + 1) / tiles * columnUnit)
+          var c0 = min(os, columnUnits * t / tiles * columnUnit)
+          var c1 = t == tiles - 1 ? os : min(os, columnUnits * (t + 1) / tiles * columnUnit)
           if case .direct(let cg) = columns {  // bands of whole output rows
             c0 = cg.oh * t / tiles * cg.ow; c1 = cg.oh * (t + 1) / tiles * cg.ow
           }
