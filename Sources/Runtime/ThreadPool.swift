@@ -48,13 +48,14 @@ public final class ThreadPool: @unchecked Sendable {
 
   /// Calls `body(i)` for every `i` in `0..<count`, spread over the pool. Returns when all are done.
   ///
-  /// `bands`: chunk i covers the i-th part of the image in one spatial order (row bands, column tiles of
-  /// an NCHW plane). The caller then claims chunks from the first and the workers from the last, so
-  /// with two threads each keeps about the same half of every layer's image and reads what it wrote
-  /// itself. Claimed from one end, neighbouring chunks went to either thread at random and each layer
-  /// read half its input from the other core's cache: MobileNetV2's 56² and 28² pointwise layers ran
-  /// ~20 % slower at 2 threads. Not for splits by channel block, where locality does not follow the
-  /// chunk index and the small last chunks, claimed first, no longer even out the finish.
+  /// `bands`: chunk i covers the i-th part of the output in a fixed order (row bands or column tiles of
+  /// an image, blocks of channels), the chunks about equal. The caller then claims chunks from the first
+  /// and the workers from the last, so with two threads each keeps about the same end of every layer, and
+  /// of the next run: it reads much of what it wrote itself, from its own cache. Claimed from one end,
+  /// neighbouring chunks went to either thread at random. At 2 threads, in-process A/B: MobileNetV2 −2–9 %
+  /// (its 56² and 28² pointwise layers ~20 %), MobileNetV1 −3–6 %. Not for chunks of unequal size: a small
+  /// last chunk, claimed first from that end, no longer evens out the finish (a split of a 14 × 14 layer
+  /// into column tiles × channel blocks, the last tile 4 columns wide, lost 8–13 % on ResNet-50).
   public func parallelFor(_ count: Int, bands: Bool = false, _ body: (Int) -> Void) {
     if count <= 0 { return }
     if count == 1 || threads.isEmpty || !state.busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
@@ -66,13 +67,14 @@ public final class ThreadPool: @unchecked Sendable {
     state.busy.store(false, ordering: .releasing)
   }
 
-  /// Splits `0..<total` into about `threadCount * 4` contiguous ranges (at least `grain` items each).
-  public func parallelRanges(_ total: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
+  /// Splits `0..<total` into about `threadCount * 4` contiguous ranges (at least `grain` items each);
+  /// `bands` as for `parallelFor`.
+  public func parallelRanges(_ total: Int, grain: Int = 1, bands: Bool = false, _ body: (Range<Int>) -> Void) {
     if total <= 0 { return }
     let maxChunks = max(1, total / max(1, grain))
     let chunks = min(maxChunks, threadCount == 1 ? 1 : threadCount * 4)
     if chunks == 1 { body(0..<total); return }
-    parallelFor(chunks) { c in
+    parallelFor(chunks, bands: bands) { c in
       let lo = total * c / chunks, hi = total * (c + 1) / chunks
       if lo < hi { body(lo..<hi) }
     }

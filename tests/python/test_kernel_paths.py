@@ -245,6 +245,11 @@ def conv_family() -> Family:
     f.conv("pointwise_cols3_residual_clip", 1100, 13, (3, 17), (1, 1), residual=True, act="clip")
     f.conv("pointwise_cols2_relu", 33, 21, (5, 10), (1, 1), act="relu")
     f.conv("winograd_residual_clip", 9, 9, (11, 13), (3, 3), pads=(1, 1, 1, 1), residual=True, act="clip")
+    # More output channels than columns (m = 107 > n = 42): at 2 threads, blocks of channels only, the
+    # last one short (107 = 13 · 8 + 3), claimed from both ends; n = 100 = 2 · 48 + 4: the last column
+    # tile takes the 4 past the last whole unit.
+    f.conv("pointwise_channel_blocks_residual_clip", 24, 107, (6, 7), (1, 1), residual=True, act="clip")
+    f.conv("pointwise_tile_remainder_relu", 17, 29, (10, 10), (1, 1), act="relu")
     # k ≥ 48 with AVX-512: the GEMM reads x in place, every k at once; the last panel ends inside a
     # vector (masked loads: n = 210 = 4 · 48 + 18, n = 65 = 48 + 17) or is narrow (n = 49 = 48 + 1).
     f.conv("inplace_k96_tail18", 96, 37, (14, 15), (1, 1))

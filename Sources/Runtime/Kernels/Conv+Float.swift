@@ -106,6 +106,14 @@ extension ConvKernel {
     let l2Tiles = explicitIm2col ? min(columnUnits, max(1, (k * os * 4) / (512 << 10))) : 1
     var tiles = max(l2Tiles, min(columnUnits, (target + groups - 1) / groups))
     var mBlocks = explicitIm2col ? 1 : max(1, min(panels, (target + groups * tiles - 1) / (groups * tiles)))
+    if s.isPointwise && groups == 1 && mg > os && panels >= target && target > 1 {
+      // More weights than columns (14 × 14 and 7 × 7 layers): blocks of output channels only, each over
+      // every column. Each thread then reads only its share of the weights, the larger operand here, and
+      // with `bands` the same share every run, and writes whole channel planes that the depthwise layer
+      // after it reads on the same thread. MobileNetV1 at 2 threads −3.5 %, MobileNetV2 −2 %.
+      tiles = 1
+      mBlocks = target
+    }
     if case .direct(let cg) = columns {
       // Tasks take bands of output rows, each over every channel: a band splits its input rows once.
       tiles = max(1, min(cg.oh, (target + groups - 1) / groups))
@@ -120,9 +128,9 @@ extension ConvKernel {
       for n in 0..<s.n {
         let xn = x + n * s.c * s.inCount
         let yn = y + n * s.m * os
-        // Tasks that are pure column tiles / row bands of one group follow the image: each thread keeps
-        // its part of it from layer to layer.
-        pool.parallelFor(groups * tiles * mBlocks, bands: groups == 1 && mBlocks == 1) { task in
+        // Tasks that are all column tiles / row bands, or all channel blocks, of one group: each thread
+        // keeps its part of the layer from layer to layer (see `parallelFor(_:bands:_:)`).
+        pool.parallelFor(groups * tiles * mBlocks, bands: groups == 1 && (mBlocks == 1 || tiles == 1)) { task in
           let mb = task % mBlocks, t = (task / mBlocks) % tiles, g = task / (mBlocks * tiles)
           var c0 = min(os, columnUnits * t / tiles * columnUnit)
           var c1 = t == tiles - 1 ? os : min(os, columnUnits * (t + 1) / tiles * columnUnit)
@@ -230,7 +238,9 @@ extension ConvKernel {
       let planes = s.n * s.m
       (ep.scale ?? []).withUnsafeBufferPointer { scaleBuffer in
         let scale = ep.scale == nil ? nil : scaleBuffer.baseAddress
-        context.pool.parallelRanges(planes, grain: 1) { range in
+        // Plane ranges from both ends: each thread takes the same end of the channels as the pointwise
+        // layer before it (when that one splits by channel blocks) and as in the previous run.
+        context.pool.parallelRanges(planes, grain: 1, bands: true) { range in
           var dg = dg
           var e = sct_dw_planes_epilogue(scale: scale, bias: bias, residual: residual, lo: lo, hi: hi)
           sct_dwconv2d_planes_f32(x, w, y, &dg, &e, s.m, range.lowerBound, range.upperBound)
