@@ -218,13 +218,14 @@ def report(res: dict, out: Path, args) -> str:
         L.append("| model | GMACs | Secateur ms (med / p90) | ORT ms (med / p90) | OpenVINO ms (med / p90) | "
                  "÷ ORT | ÷ OV | GFLOP/s | FMA % | sgemm % | load | cores | mem |")
         L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        # The highest memory bandwidth seen at this thread count (before the cases or around any one).
+        best_mem = max([res.get("mem_peak", {}).get(str(t), 0.0)] +
+                       [cc[str(t)].get("mem_gbs", 0.0) for cc in res["cases"].values() if str(t) in cc]) or 1.0
         for name, c in res["cases"].items():
             r = c.get(str(t))
             if r is None:
                 continue
             s = r["stats"]
-            best_mem = max([res.get("mem_peak", {}).get(str(t), 0.0)] +
-                           [cc[str(t)].get("mem_gbs", 0.0) for cc in res["cases"].values() if str(t) in cc]) or 1.0
             sec, ort, ov = s["secateur"], s["onnxruntime"], s["openvino"]
             gflops = 2 * c["macs"] / (sec["median"] * 1e-3) * 1e-9
             cores = f"{r['cores']:.2f}" if "cores" in r else "—"  # results written before the probe existed
