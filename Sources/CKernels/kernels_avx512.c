@@ -81,6 +81,8 @@ static inline __mmask16 sct_mask_range16(long off, long n) {
  * fill at most GEMM_INPLACE_BYTES (1 MB of L2 on Zen 4: 96 KB groups cost ResNet-50 4 %, 1 MB ±1.5 %). */
 #define GEMM_INPLACE_MIN_K 48
 #define GEMM_INPLACE_BYTES (256 << 10)
+/* ... unless the weights are past GEMM_INPLACE_BYTES and all of x fits this: then one group (sct_gemm_f32). */
+#define GEMM_INPLACE_ALL_BYTES (640 << 10)
 #include "gemm_body.h"
 #include "bgemm_body.h"
 #include "stem_body.h"

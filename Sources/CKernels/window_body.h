@@ -460,7 +460,10 @@ static inline void FN(window_flat_plane)(const float *xp, const float *wc, float
     /* Vectors past the plane have all-zero masks: their loads touch nothing and they are never stored. */
     for (int v = 0; v < SCT_FLAT_VECS; v++) acc[v] = VFMA(VLOADM(xp, v * LANES + f->off[t], f->m[v][t], zero), w, acc[v]);
   }
-  for (long v = 0, o = 0; o < out_plane; v++, o += LANES) {
+  /* Constant bounds: indexing acc by a variable would keep it in memory (zeroed by memset per plane). */
+  for (int v = 0; v < SCT_FLAT_VECS; v++) {
+    const long o = v * LANES;
+    if (o >= out_plane) break;
     const long cnt = out_plane - o < LANES ? out_plane - o : LANES;
     const VEC a = FN(window_epi)(acc[v], sc, bi, lo, hi, res ? res + o : NULL, cnt);
     if (cnt == LANES) VSTORE(yo + o, a);
