@@ -278,8 +278,9 @@ static inline void FN(gemm_blocking)(long tiles, long k, long *jg, long *kc) {
  *   GEMM_JG panels (kc rows × NR columns each, zero-padded) before the tiles read it, and one MR × kc
  *   weight block then serves every panel of the group (gemm_blocking). Long k is cut into k-blocks, each
  *   making every tile store and reload its partial sums.
- * - In place (GEMM_INPLACE_MIN_K ≤ k): tiles read rows of x where they lie (row stride ldx), the last
- *   partial panel through masked loads, all of k in one pass: no copy, no partial sums. On Zen 4 with the
+ * - In place (GEMM_INPLACE_MIN_K ≤ k, or at most GEMM_INPLACE_MAX_M rows): tiles read rows of x where
+ *   they lie (row stride ldx), the last partial panel through masked loads, all of k in one pass: no
+ *   copy, no partial sums. On Zen 4 with the
  *   16-lane tile, alternating `secateur bench --profile` runs with and without it in the model: ResNet-50
  *   −7 % (its 1 × 1 layers 5–15 % faster), MobileNetV1 and V2 −3 % (pointwise layers with k ≥ 96:
  *   5–17 %). Below k ≈ 48 it lost (MobileNetV2's 112² expand, k = 16: +10 %), and the 6 × 16 AVX2 tile
@@ -290,7 +291,7 @@ void FN(sct_gemm_f32)(long m_begin, long m_end, long n, long k, const float *pac
                       float *y, long ldy, const sct_gemm_epilogue *e) {
   long tiles = (n + GEMM_NR - 1) / GEMM_NR;
 #ifdef GEMM_INPLACE_MIN_K
-  if (k >= GEMM_INPLACE_MIN_K) {
+  if (k >= GEMM_INPLACE_MIN_K || m_end - m_begin <= GEMM_INPLACE_MAX_M) {
     /* Tiles read x in place, all of k at once; groups of panels sized so a group's columns of x stay in
      * L2 while every weight block sweeps them. */
     long jg = GEMM_INPLACE_BYTES / (k * GEMM_NR * (long)sizeof(float));

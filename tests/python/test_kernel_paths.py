@@ -257,6 +257,9 @@ def conv_family() -> Family:
     f.conv("inplace_k64_cols1_relu", 64, 23, (7, 7), (1, 1), act="relu")
     f.conv("inplace_winograd_k50", 50, 12, (9, 10), (3, 3), pads=(1, 1, 1, 1))
     f.conv("inplace_im2col_k64_strided_1x1", 64, 19, (11, 13), (1, 1), (2, 2))
+    # At most 48 output channels with AVX-512: read in place at any k (k = 9 here), the last panel ending
+    # inside a vector (n = 81 = 48 + 33), a half-height last row block (m = 41 = 5 · 8 + 1).
+    f.conv("inplace_short_k9_m41_tail33_residual_clip", 9, 41, (9, 9), (1, 1), residual=True, act="clip")
     # ConvTranspose (sgemm + col2im): upsampling 2×2/2 as in PP-OCR's detector, overlapping taps, groups,
     # dilation, output padding.
     f.conv_transpose("convT_k2s2", 12, 7, (9, 11), (2, 2), (2, 2))
