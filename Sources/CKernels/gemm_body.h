@@ -280,11 +280,11 @@ static inline void FN(gemm_blocking)(long tiles, long k, long *jg, long *kc) {
  *   making every tile store and reload its partial sums.
  * - In place (GEMM_INPLACE_MIN_K ≤ k, or at most GEMM_INPLACE_MAX_M rows): tiles read rows of x where
  *   they lie (row stride ldx), the last partial panel through masked loads, all of k in one pass: no
- *   copy, no partial sums. On Zen 4 with the
- *   16-lane tile, alternating `secateur bench --profile` runs with and without it in the model: ResNet-50
- *   −7 % (its 1 × 1 layers 5–15 % faster), MobileNetV1 and V2 −3 % (pointwise layers with k ≥ 96:
- *   5–17 %). Below k ≈ 48 it lost (MobileNetV2's 112² expand, k = 16: +10 %), and the 6 × 16 AVX2 tile
- *   lost everywhere (+10–15 %), so the AVX2 and baseline variants do not define it.
+ *   copy, no partial sums. On Zen 4 with the 16-lane tile, alternating `secateur bench --profile` runs
+ *   with and without it in the model: ResNet-50 −7 % (its 1 × 1 layers 5–15 % faster), MobileNetV1 and
+ *   V2 −3 % (pointwise layers with k ≥ 96: 5–17 %). Below k ≈ 48 it lost where many weight blocks share
+ *   a staged panel (MobileNetV2's 112² expand, m = 96, k = 16: +10 %), and the 6 × 16 AVX2 tile lost
+ *   everywhere (+10–15 %), so the AVX2 and baseline variants do not define it.
  * Within a group, GEMM_MC rows of weights (an L2-sized block) sweep each panel while it sits in L1, BLIS
  * style; GEMM_MC = GEMM_MR gives the weight-stationary order (one MR block over every panel) instead. */
 void FN(sct_gemm_f32)(long m_begin, long m_end, long n, long k, const float *packed, const float *x, long ldx,
