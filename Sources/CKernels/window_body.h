@@ -268,6 +268,61 @@ static inline void FN(window_direct_k3s2)(const float *xp, const float *wc, floa
   }
 }
 
+/* Stride-2 3 × 3 depthwise conv (undilated) whose output rows are at most SCT_SLIDE_VECS vectors wide:
+ * slides down the plane one output row at a time, making each input row's three taps once. Output y
+ * reads input rows 2y − ph + {0, 1, 2}, and its last row is the next output's first: its taps are
+ * weighted twice and the second product is carried. Two row loads and a deinterleave per input row,
+ * where the pairs of window_k3s2_rows re-read one row in five. Each output sums three independent chains
+ * (carried row, middle row, last row). NV is a constant at every call (always inlined), so the carried
+ * and summed vectors stay in registers. */
+#define SCT_SLIDE_VECS 4
+static inline __attribute__((always_inline)) void FN(window_k3s2_slide)(const float *xp, const float *wc, float *yo,
+                                                                        const sct_dw_geometry *g,
+                                                                        const FN(window_masks) *cm, VEC sc, VEC bi,
+                                                                        VEC lo, VEC hi, const float *res, const int NV) {
+  const long ow = g->ow, oh = g->oh, iw = g->iw, ih = g->ih, col0 = -g->pw, out_plane = oh * ow;
+  const VEC zero = VZERO();
+  VEC w[9];
+  for (int t = 0; t < 9; t++) w[t] = VSET1(wc[t]);
+  VEC carry[SCT_SLIDE_VECS], mid[SCT_SLIDE_VECS], last[SCT_SLIDE_VECS], next[SCT_SLIDE_VECS];
+  /* The taps of input row `row` for every output vector, weighted by tap row `tr` into `out` (zero for
+   * a pad row); when `both`, weighted by tap row 0 into `out2` too. */
+#define SCT_SLIDE_ROW(row, tr, out, both, out2)                                                         \
+  do {                                                                                                  \
+    const long row_ = (row);                                                                            \
+    if ((unsigned long)row_ >= (unsigned long)ih) {                                                     \
+      for (int v = 0; v < NV; v++) out[v] = zero;                                                       \
+      if (both) for (int v = 0; v < NV; v++) out2[v] = zero;                                            \
+      break;                                                                                            \
+    }                                                                                                   \
+    const float *s_ = xp + row_ * iw;                                                                   \
+    VEC odd_ = VSET1(col0 >= 0 && col0 < iw ? s_[col0] : 0.0f), t0, t1, t2;                             \
+    for (int v = 0; v < NV; v++) {                                                                      \
+      FN(dw_taps_s2)(s_, 2 * v * LANES + col0, cm->inside[v], cm->m[v], &odd_, &t0, &t1, &t2);          \
+      out[v] = VFMA(t2, w[3 * (tr) + 2], VFMA(t1, w[3 * (tr) + 1], VMUL(t0, w[3 * (tr)])));             \
+      if (both) out2[v] = VFMA(t2, w[2], VFMA(t1, w[1], VMUL(t0, w[0])));                               \
+    }                                                                                                   \
+  } while (0)
+  SCT_SLIDE_ROW(-g->ph, 0, carry, 0, next);
+  for (long y = 0; y < oh; y++) {
+    const long base = 2 * y - g->ph;
+    SCT_SLIDE_ROW(base + 1, 1, mid, 0, next);
+    SCT_SLIDE_ROW(base + 2, 2, last, 1, next);
+    float *yr = yo + y * ow;
+    const float *rr = res ? res + y * ow : NULL;
+    const long plane_left = out_plane - y * ow;
+    for (int v = 0; v < NV; v++) {
+      const long ox = v * LANES, cnt = plane_left - ox < LANES ? plane_left - ox : LANES;
+      /* Whole while inside the plane: junk lanes land on the next row, written afterwards. */
+      const VEC a = FN(window_epi)(VADD(VADD(carry[v], mid[v]), last[v]), sc, bi, lo, hi, rr ? rr + ox : NULL, cnt);
+      if (cnt == LANES) VSTORE(yr + ox, a);
+      else VSTOREN(yr + ox, a, cnt);
+      carry[v] = next[v];
+    }
+  }
+#undef SCT_SLIDE_ROW
+}
+
 #ifdef VPERMX2
 /* Stride-2 3 × 3 depthwise conv whose outputs are at most (LANES − 1) / 2 wide (MobileNet's 14 → 7
  * layers; 8 → 4 or 10 → 5 at the lower input resolutions spatial pruning picks): two output rows share
@@ -539,6 +594,15 @@ static inline void FN(window_planes)(const float *x, const float *w, float *y, c
       continue;
     }
 #endif
+    if (direct_k3s2 && g->sh == 2 && g->dh == 1 && ow <= SCT_SLIDE_VECS * LANES) {
+      switch ((ow + LANES - 1) / LANES) {
+        case 1: FN(window_k3s2_slide)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, 1); break;
+        case 2: FN(window_k3s2_slide)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, 2); break;
+        case 3: FN(window_k3s2_slide)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, 3); break;
+        default: FN(window_k3s2_slide)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, 4); break;
+      }
+      continue;
+    }
     if (direct_k3s2) {
       FN(window_direct_k3s2)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res);
       continue;

@@ -176,6 +176,9 @@ def depthwise_family() -> Family:
         (2, (12, 3), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1)),      # 2 wide
         (2, (6, 1), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1)),       # 1 wide
         (3, (16, 16), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1)),     # 8 wide: one row per vector again
+        # Stride-2 3×3 with outputs ≤ 4 vectors wide slide down the plane (each input row's taps once).
+        (3, (23, 120), (3, 3), (2, 2), (1, 1), (0, 0, 1, 1)),    # 60 wide (4 AVX-512 vectors), odd height
+        (2, (8, 40), (3, 3), (2, 2), (1, 1), (1, 2, 0, 1)),      # uneven pads: last row past the input
     ]
     for i, (c, hw, k, s, d, p) in enumerate(cases):
         tag = f"dw{i}_c{c}_{hw[0]}x{hw[1]}_k{k[0]}x{k[1]}_s{s[0]}{s[1]}_d{d[0]}{d[1]}"
