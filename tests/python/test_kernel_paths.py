@@ -176,6 +176,10 @@ def depthwise_family() -> Family:
         (2, (12, 3), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1)),      # 2 wide
         (2, (6, 1), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1)),       # 1 wide
         (3, (16, 16), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1)),     # 8 wide: one row per vector again
+        # Stride-1 3×3 slides down the plane on AVX-512, in strips of 4 vectors past 64 columns.
+        (3, (9, 150), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1)),     # 3 strips, the last one partial
+        (2, (6, 70), (3, 3), (1, 1), (1, 1), (0, 2, 2, 0)),      # 2 strips, pads on one side per axis
+        (3, (2, 30), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1)),      # 2 rows: the carried sums alone
         # Stride-2 3×3 with outputs ≤ 4 vectors wide slide down the plane (each input row's taps once).
         (3, (23, 120), (3, 3), (2, 2), (1, 1), (0, 0, 1, 1)),    # 60 wide (4 AVX-512 vectors), odd height
         (2, (8, 40), (3, 3), (2, 2), (1, 1), (1, 2, 0, 1)),      # uneven pads: last row past the input
@@ -188,6 +192,7 @@ def depthwise_family() -> Family:
     f.conv("dw_relu_nobias", 9, 9, (11, 13), (3, 3), (2, 2), pads=(1, 1, 1, 1), group=9, bias=False, act="relu")
     f.conv("dw_residual_relu", 7, 7, (9, 9), (3, 3), pads=(1, 1, 1, 1), group=7, residual=True, act="relu")
     f.conv("dw7x7_residual_clip", 13, 13, (7, 7), (3, 3), pads=(1, 1, 1, 1), group=13, residual=True, act="clip")
+    f.conv("dw_strips_residual_clip", 5, 5, (7, 100), (3, 3), pads=(1, 1, 1, 1), group=5, residual=True, act="clip")
     f.conv("dw_s2_residual_clip", 6, 6, (21, 40), (3, 3), (2, 2), pads=(1, 1, 1, 1), group=6, residual=True, act="clip")
     f.conv("dw_s2_pairs_residual_clip", 9, 9, (14, 14), (3, 3), (2, 2), pads=(1, 1, 1, 1), group=9, residual=True,
            act="clip")
