@@ -2,8 +2,11 @@
 
 Search order (the first that exists wins):
   1. the file named by the environment variable SECATEUR_LIBRARY;
-  2. the in-tree build, <repo>/.build/release/libsecateur.so then <repo>/build/lib/libsecateur.so, when this
-     package is imported from a source checkout (bindings/python inside the repository);
+  2. the in-tree build, when this package is imported from a source checkout (bindings/python inside the
+     repository): the newer of <repo>/build/lib/libsecateur.so (`make lib`) and
+     <repo>/.build/release/libsecateur.so (any `swift build` of every product). Checked in a fixed order,
+     the SwiftPM copy won even when a day old: a `make cli` does not rebuild it, and a benchmark script
+     run by hand timed yesterday's kernels;
   3. libsecateur.so next to this file (inside an installed wheel).
 
 Implementation note: ctypes releases the GIL around every foreign call, so several Python threads can run
@@ -30,7 +33,9 @@ def _candidates() -> list[Path]:
     if env:
         return [Path(env)]  # explicit: no fallback, so a wrong path is an error rather than a surprise
     if (_REPO / "Package.swift").is_file() and (_REPO / "include" / "secateur.h").is_file():
-        found += [_REPO / ".build" / "release" / "libsecateur.so", _REPO / "build" / "lib" / "libsecateur.so"]
+        in_tree = [p for p in (_REPO / "build" / "lib" / "libsecateur.so", _REPO / ".build" / "release" / "libsecateur.so")
+                   if p.is_file()]
+        found += sorted(in_tree, key=lambda p: p.stat().st_mtime, reverse=True)
     found.append(_HERE / "libsecateur.so")
     return found
 
