@@ -18,6 +18,8 @@ struct Bench: ParsableCommand {
   @Flag(help: "Print one JSON object instead of text.") var json = false
   @Option(help: "Idle milliseconds before each timed run, as between spaced-out requests (0 = back to back).")
   var pauseMs = 0.0
+  @Option(help: "Megabytes of other memory written before each timed run, as by the rest of a host application between requests: the run then starts with cold caches (0 = none).")
+  var evictMb = 0
   @Flag(help: "Also print each node's mean time per run and share of the total (slowest first).") var profile = false
 
   func run() throws {
@@ -33,8 +35,16 @@ struct Bench: ParsableCommand {
       for _ in 0..<warmup { _ = try session.run(feeds) }
       _ = session.stepTimings(reset: true)
       var times: [Double] = []
-      for _ in 0..<max(1, runs) {
+      // A sweep past the last-level cache evicts the weights and the arena, as another engine or the host's
+      // own work does between spaced-out requests (`make bench` interleaves three engines this way).
+      var evict = [UInt8](repeating: 0, count: max(0, min(evictMb, 4096)) << 20)
+      for r in 0..<max(1, runs) {
         if pauseMs > 0 { usleep(useconds_t(min(pauseMs, 10_000) * 1000)) }
+        if !evict.isEmpty {
+          evict.withUnsafeMutableBytes { b in
+            for i in stride(from: 0, to: b.count, by: 64) { b[i] = UInt8(truncatingIfNeeded: r) }
+          }
+        }
         let s = now()
         _ = try session.run(feeds)
         times.append((now() - s) * 1000)
