@@ -268,8 +268,8 @@ static inline void FN(window_direct_k3s2)(const float *xp, const float *wc, floa
   }
 }
 
-/* Stride-2 3 × 3 depthwise conv (undilated) whose output rows are at most SCT_SLIDE_VECS vectors wide:
- * slides down the plane one output row at a time, making each input row's three taps once. Output y
+/* Stride-2 3 × 3 depthwise conv (undilated): slides down the plane one output row at a time (in strips of
+ * SCT_SLIDE_VECS vectors, as window_k3s1_slide), making each input row's three taps once. Output y
  * reads input rows 2y − ph + {0, 1, 2}, and its last row is the next output's first: its taps are
  * weighted twice and the second product is carried. Two row loads and a deinterleave per input row,
  * where the pairs of window_k3s2_rows re-read one row in five. Each output sums three independent chains
@@ -279,8 +279,9 @@ static inline void FN(window_direct_k3s2)(const float *xp, const float *wc, floa
 static inline __attribute__((always_inline)) void FN(window_k3s2_slide)(const float *xp, const float *wc, float *yo,
                                                                         const sct_dw_geometry *g,
                                                                         const FN(window_masks) *cm, VEC sc, VEC bi,
-                                                                        VEC lo, VEC hi, const float *res, const int NV) {
-  const long ow = g->ow, oh = g->oh, iw = g->iw, ih = g->ih, col0 = -g->pw, out_plane = oh * ow;
+                                                                        VEC lo, VEC hi, const float *res, long v0,
+                                                                        const int NV, int strips) {
+  const long ow = g->ow, oh = g->oh, iw = g->iw, ih = g->ih, col0 = 2 * v0 * LANES - g->pw, out_plane = oh * ow;
   const VEC zero = VZERO();
   VEC w[9];
   for (int t = 0; t < 9; t++) w[t] = VSET1(wc[t]);
@@ -298,7 +299,7 @@ static inline __attribute__((always_inline)) void FN(window_k3s2_slide)(const fl
     const float *s_ = xp + row_ * iw;                                                                   \
     VEC odd_ = VSET1(col0 >= 0 && col0 < iw ? s_[col0] : 0.0f), t0, t1, t2;                             \
     for (int v = 0; v < NV; v++) {                                                                      \
-      FN(dw_taps_s2)(s_, 2 * v * LANES + col0, cm->inside[v], cm->m[v], &odd_, &t0, &t1, &t2);          \
+      FN(dw_taps_s2)(s_, 2 * v * LANES + col0, cm->inside[v0 + v], cm->m[v0 + v], &odd_, &t0, &t1, &t2);\
       out[v] = VFMA(t2, w[3 * (tr) + 2], VFMA(t1, w[3 * (tr) + 1], VMUL(t0, w[3 * (tr)])));             \
       if (both) out2[v] = VFMA(t2, w[2], VFMA(t1, w[1], VMUL(t0, w[0])));                               \
     }                                                                                                   \
@@ -310,10 +311,10 @@ static inline __attribute__((always_inline)) void FN(window_k3s2_slide)(const fl
     SCT_SLIDE_ROW(base + 2, 2, last, 1, next);
     float *yr = yo + y * ow;
     const float *rr = res ? res + y * ow : NULL;
-    const long plane_left = out_plane - y * ow;
+    /* As in window_k3s1_slide: whole past the row's end with one strip, masked to the row with several. */
+    const long left = strips ? ow : out_plane - y * ow;
     for (int v = 0; v < NV; v++) {
-      const long ox = v * LANES, cnt = plane_left - ox < LANES ? plane_left - ox : LANES;
-      /* Whole while inside the plane: junk lanes land on the next row, written afterwards. */
+      const long ox = (v0 + v) * LANES, cnt = left - ox < LANES ? left - ox : LANES;
       const VEC a = FN(window_epi)(VADD(VADD(carry[v], mid[v]), last[v]), sc, bi, lo, hi, rr ? rr + ox : NULL, cnt);
       if (cnt == LANES) VSTORE(yr + ox, a);
       else VSTOREN(yr + ox, a, cnt);
@@ -676,12 +677,18 @@ static inline void FN(window_planes)(const float *x, const float *w, float *y, c
       continue;
     }
 #endif
-    if (direct_k3s2 && g->sh == 2 && g->dh == 1 && ow <= SCT_SLIDE_VECS * LANES) {
-      switch ((ow + LANES - 1) / LANES) {
-        case 1: FN(window_k3s2_slide)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, 1); break;
-        case 2: FN(window_k3s2_slide)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, 2); break;
-        case 3: FN(window_k3s2_slide)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, 3); break;
-        default: FN(window_k3s2_slide)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, 4); break;
+    /* At most two strips: with more (AVX2, 224 → 112), the taps of each strip's rows came from L2 and
+     * the rows of window_k3s2_rows ran 14 % faster. */
+    if (direct_k3s2 && g->sh == 2 && g->dh == 1 && ow <= 2 * SCT_SLIDE_VECS * LANES) {
+      const long nv = (ow + LANES - 1) / LANES;
+      const int strips = nv > SCT_SLIDE_VECS;
+      for (long v0 = 0; v0 < nv; v0 += SCT_SLIDE_VECS) {
+        switch (nv - v0 < SCT_SLIDE_VECS ? nv - v0 : SCT_SLIDE_VECS) {
+          case 1: FN(window_k3s2_slide)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, v0, 1, strips); break;
+          case 2: FN(window_k3s2_slide)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, v0, 2, strips); break;
+          case 3: FN(window_k3s2_slide)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, v0, 3, strips); break;
+          default: FN(window_k3s2_slide)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, v0, 4, strips); break;
+        }
       }
       continue;
     }

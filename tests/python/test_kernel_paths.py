@@ -183,6 +183,7 @@ def depthwise_family() -> Family:
         # Stride-2 3×3 with outputs ≤ 4 vectors wide slide down the plane (each input row's taps once).
         (3, (23, 120), (3, 3), (2, 2), (1, 1), (0, 0, 1, 1)),    # 60 wide (4 AVX-512 vectors), odd height
         (2, (8, 40), (3, 3), (2, 2), (1, 1), (1, 2, 0, 1)),      # uneven pads: last row past the input
+        (2, (5, 181), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1)),     # 91 wide: two strips (AVX-512), masked row ends
     ]
     for i, (c, hw, k, s, d, p) in enumerate(cases):
         tag = f"dw{i}_c{c}_{hw[0]}x{hw[1]}_k{k[0]}x{k[1]}_s{s[0]}{s[1]}_d{d[0]}{d[1]}"
@@ -193,6 +194,8 @@ def depthwise_family() -> Family:
     f.conv("dw_residual_relu", 7, 7, (9, 9), (3, 3), pads=(1, 1, 1, 1), group=7, residual=True, act="relu")
     f.conv("dw7x7_residual_clip", 13, 13, (7, 7), (3, 3), pads=(1, 1, 1, 1), group=13, residual=True, act="clip")
     f.conv("dw_strips_residual_clip", 5, 5, (7, 100), (3, 3), pads=(1, 1, 1, 1), group=5, residual=True, act="clip")
+    f.conv("dw_s2_strips_residual_clip", 3, 3, (6, 150), (3, 3), (2, 2), pads=(1, 1, 1, 1), group=3, residual=True,
+           act="clip")
     f.conv("dw_s2_residual_clip", 6, 6, (21, 40), (3, 3), (2, 2), pads=(1, 1, 1, 1), group=6, residual=True, act="clip")
     f.conv("dw_s2_pairs_residual_clip", 9, 9, (14, 14), (3, 3), (2, 2), pads=(1, 1, 1, 1), group=9, residual=True,
            act="clip")
