@@ -8,8 +8,10 @@
  * - Direct (stride-1 columns; the 3 × 3 conv with stride-2 columns — every MobileNet depthwise layer):
  *   each tap of an output vector is loaded straight from its input row, masked to the row's valid
  *   columns with masks made once per call, stride-2 rows deinterleaved in registers. Nothing is stored
- *   but the output. Stride-2 outputs at most (LANES − 1) / 2 wide pack two output rows per vector
- *   (window_pairs_s2_plane, where two-source permutes exist).
+ *   but the output. Undilated 3 × 3 rows slide down the plane (window_k3s1_slide on AVX-512,
+ *   window_k3s2_slide): each input row's taps are made once and weighted for every output that reads
+ *   it, the partial sums carried in registers. Stride-2 outputs at most (LANES − 1) / 2 wide pack two
+ *   output rows per vector (window_pairs_s2_plane, where two-source permutes exist).
  * - Phase planes (other strided windows: max pools, 5 × 5 stride 2, column strides above 2): the padded
  *   input rows a band reads are staged once into sh × sw "phase planes" (padded row r goes to phase
  *   r % sh, column c to phase c % sw) that share one row pitch P ≥ ow. Output (oh, ox) then sits at flat
