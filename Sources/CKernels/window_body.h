@@ -599,6 +599,22 @@ static inline void FN(window_flat_plane)(const float *xp, const float *wc, float
   }
 }
 
+/* A sliding kernel over a whole plane: strips of at most SCT_SLIDE_VECS output vectors, each call with a
+ * constant vector count (so its carried sums stay in registers). */
+#define SCT_SLIDE_STRIPS(NAME)                                                                          \
+  do {                                                                                                  \
+    const long nv = (ow + LANES - 1) / LANES;                                                           \
+    const int strips = nv > SCT_SLIDE_VECS;                                                             \
+    for (long v0 = 0; v0 < nv; v0 += SCT_SLIDE_VECS) {                                                  \
+      switch (nv - v0 < SCT_SLIDE_VECS ? nv - v0 : SCT_SLIDE_VECS) {                                    \
+        case 1: FN(NAME)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, v0, 1, strips); break;                \
+        case 2: FN(NAME)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, v0, 2, strips); break;                \
+        case 3: FN(NAME)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, v0, 3, strips); break;                \
+        default: FN(NAME)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, v0, 4, strips); break;               \
+      }                                                                                                 \
+    }                                                                                                   \
+  } while (0)
+
 /* Shared driver over planes [p_begin, p_end) of x (ih·iw floats each) into y (oh·ow each): `w` non-NULL
  * = depthwise conv (plane p is channel p % channels: weights w + c·kh·kw, epilogue `e`); NULL = max
  * pooling. The plan, tap offsets and staging buffer are set up once per call, not once per plane: on
@@ -657,16 +673,7 @@ static inline void FN(window_planes)(const float *x, const float *w, float *y, c
       continue;
     }
     if (slide1) {
-      const long nv = (ow + LANES - 1) / LANES;
-      const int strips = nv > SCT_SLIDE_VECS;
-      for (long v0 = 0; v0 < nv; v0 += SCT_SLIDE_VECS) {
-        switch (nv - v0 < SCT_SLIDE_VECS ? nv - v0 : SCT_SLIDE_VECS) {
-          case 1: FN(window_k3s1_slide)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, v0, 1, strips); break;
-          case 2: FN(window_k3s1_slide)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, v0, 2, strips); break;
-          case 3: FN(window_k3s1_slide)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, v0, 3, strips); break;
-          default: FN(window_k3s1_slide)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, v0, 4, strips); break;
-        }
-      }
+      SCT_SLIDE_STRIPS(window_k3s1_slide);
       continue;
     }
     if (direct_k3) {
@@ -682,16 +689,7 @@ static inline void FN(window_planes)(const float *x, const float *w, float *y, c
     /* At most two strips: with more (AVX2, 224 → 112), the taps of each strip's rows came from L2 and
      * the rows of window_k3s2_rows ran 14 % faster. */
     if (direct_k3s2 && g->sh == 2 && g->dh == 1 && ow <= 2 * SCT_SLIDE_VECS * LANES) {
-      const long nv = (ow + LANES - 1) / LANES;
-      const int strips = nv > SCT_SLIDE_VECS;
-      for (long v0 = 0; v0 < nv; v0 += SCT_SLIDE_VECS) {
-        switch (nv - v0 < SCT_SLIDE_VECS ? nv - v0 : SCT_SLIDE_VECS) {
-          case 1: FN(window_k3s2_slide)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, v0, 1, strips); break;
-          case 2: FN(window_k3s2_slide)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, v0, 2, strips); break;
-          case 3: FN(window_k3s2_slide)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, v0, 3, strips); break;
-          default: FN(window_k3s2_slide)(xp, wc, yo, g, &cm, sc, bi, lo, hi, res, v0, 4, strips); break;
-        }
-      }
+      SCT_SLIDE_STRIPS(window_k3s2_slide);
       continue;
     }
     if (direct_k3s2) {
@@ -739,6 +737,7 @@ static inline void FN(window_planes)(const float *x, const float *w, float *y, c
   }
 }
 #undef SCT_WINDOW_ROWS
+#undef SCT_SLIDE_STRIPS
 
 void FN(sct_dwconv2d_planes_f32)(const float *x, const float *w, float *y, const sct_dw_geometry *g,
                                  const sct_dw_planes_epilogue *e, long channels, long p_begin, long p_end) {
