@@ -576,26 +576,39 @@ static inline int FN(window_make_flat)(FN(window_flat) *f, const sct_dw_geometry
   return 1;
 }
 
-static inline void FN(window_flat_plane)(const float *xp, const float *wc, float *yo, const sct_dw_geometry *g,
-                                         const FN(window_flat) *f, VEC sc, VEC bi, VEC lo, VEC hi,
-                                         const float *res) {
+/* NP (1 or 2, a constant at each call) consecutive planes of one geometry: plane q reads xp + q·in_plane
+ * with weights wc + q·taps and scale/bias sc[q]/bi[q], and writes yo + q·out_plane. Two at once load each
+ * tap's masks and offset once for both and run eight chains instead of four: 7 × 7 planes −12 %. */
+static inline __attribute__((always_inline)) void FN(window_flat_planes)(const float *xp, long in_plane,
+                                                                         const float *wc, float *yo,
+                                                                         const sct_dw_geometry *g,
+                                                                         const FN(window_flat) *f, const VEC *sc,
+                                                                         const VEC *bi, VEC lo, VEC hi,
+                                                                         const float *res, const int NP) {
   const long taps = g->kh * g->kw, out_plane = g->oh * g->ow;
   const VEC zero = VZERO();
-  VEC acc[SCT_FLAT_VECS];
-  for (int v = 0; v < SCT_FLAT_VECS; v++) acc[v] = zero;
+  VEC acc[2][SCT_FLAT_VECS];
+  for (int q = 0; q < NP; q++)
+    for (int v = 0; v < SCT_FLAT_VECS; v++) acc[q][v] = zero;
   for (long t = 0; t < taps; t++) {
-    const VEC w = VSET1(wc[t]);
+    const long off = f->off[t];
     /* Vectors past the plane have all-zero masks: their loads touch nothing and they are never stored. */
-    for (int v = 0; v < SCT_FLAT_VECS; v++) acc[v] = VFMA(VLOADM(xp, v * LANES + f->off[t], f->m[v][t], zero), w, acc[v]);
+    for (int v = 0; v < SCT_FLAT_VECS; v++) {
+      const VMASK m = f->m[v][t];
+      for (int q = 0; q < NP; q++)
+        acc[q][v] = VFMA(VLOADM(xp + q * in_plane, v * LANES + off, m, zero), VSET1(wc[q * taps + t]), acc[q][v]);
+    }
   }
   /* Constant bounds: indexing acc by a variable would keep it in memory (zeroed by memset per plane). */
-  for (int v = 0; v < SCT_FLAT_VECS; v++) {
-    const long o = v * LANES;
-    if (o >= out_plane) break;
-    const long cnt = out_plane - o < LANES ? out_plane - o : LANES;
-    const VEC a = FN(window_epi)(acc[v], sc, bi, lo, hi, res ? res + o : NULL, cnt);
-    if (cnt == LANES) VSTORE(yo + o, a);
-    else VSTOREN(yo + o, a, cnt);
+  for (int q = 0; q < NP; q++) {
+    for (int v = 0; v < SCT_FLAT_VECS; v++) {
+      const long o = v * LANES;
+      if (o >= out_plane) break;
+      const long cnt = out_plane - o < LANES ? out_plane - o : LANES;
+      const VEC a = FN(window_epi)(acc[q][v], sc[q], bi[q], lo, hi, res ? res + q * out_plane + o : NULL, cnt);
+      if (cnt == LANES) VSTORE(yo + q * out_plane + o, a);
+      else VSTOREN(yo + q * out_plane + o, a, cnt);
+    }
   }
 }
 
@@ -669,7 +682,15 @@ static inline void FN(window_planes)(const float *x, const float *w, float *y, c
     const float *wc = conv ? w + c * taps : NULL;
     const VEC sc = VSET1(conv && e->scale ? e->scale[c] : 1.0f), bi = VSET1(conv && e->bias ? e->bias[c] : 0.0f);
     if (flat_ok) {
-      FN(window_flat_plane)(xp, wc, yo, g, &flat, sc, bi, lo, hi, res);
+      /* Planes in pairs while the next one is of the next channel (not past a batch item's last). */
+      if (p + 1 < p_end && c + 1 < channels) {
+        const VEC scs[2] = {sc, VSET1(e->scale ? e->scale[c + 1] : 1.0f)};
+        const VEC bis[2] = {bi, VSET1(e->bias ? e->bias[c + 1] : 0.0f)};
+        FN(window_flat_planes)(xp, in_plane, wc, yo, g, &flat, scs, bis, lo, hi, res, 2);
+        p++;
+      } else {
+        FN(window_flat_planes)(xp, in_plane, wc, yo, g, &flat, &sc, &bi, lo, hi, res, 1);
+      }
       continue;
     }
     if (slide1) {

@@ -54,8 +54,8 @@ class Family:
         self.outputs.append(onnx.ValueInfoProto(name=name))  # type left to shape inference
 
     def conv(self, case, c, m, hw, k, s=(1, 1), d=(1, 1), pads=(0, 0, 0, 0), group=1,
-             bias=True, act=None, residual=False):
-        x = self.add_input(case, (1, c) + hw)
+             bias=True, act=None, residual=False, batch=1):
+        x = self.add_input(case, (batch, c) + hw)
         r = rng_for("w_" + case)
         w = self.add_init(f"w_{case}", r.standard_normal((m, c // group) + k) * (1.0 / np.sqrt(c // group * k[0] * k[1])))
         ins = [x, w]
@@ -67,7 +67,7 @@ class Family:
         if residual:
             oh = out_size(hw[0], k[0], s[0], d[0], pads[0], pads[2])
             ow = out_size(hw[1], k[1], s[1], d[1], pads[1], pads[3])
-            skip = self.add_input(f"skip_{case}", (1, m, oh, ow))
+            skip = self.add_input(f"skip_{case}", (batch, m, oh, ow))
             self.nodes.append(helper.make_node("Add", [y, skip], [f"add_{case}"]))
             y = f"add_{case}"
         if act == "relu":
@@ -193,6 +193,8 @@ def depthwise_family() -> Family:
     f.conv("dw_relu_nobias", 9, 9, (11, 13), (3, 3), (2, 2), pads=(1, 1, 1, 1), group=9, bias=False, act="relu")
     f.conv("dw_residual_relu", 7, 7, (9, 9), (3, 3), pads=(1, 1, 1, 1), group=7, residual=True, act="relu")
     f.conv("dw7x7_residual_clip", 13, 13, (7, 7), (3, 3), pads=(1, 1, 1, 1), group=13, residual=True, act="clip")
+    # Flat planes go in pairs of channels; an odd count per batch item must not pair across items.
+    f.conv("dw7x7_batch2_residual", 5, 5, (7, 7), (3, 3), pads=(1, 1, 1, 1), group=5, residual=True, batch=2)
     f.conv("dw_strips_residual_clip", 5, 5, (7, 100), (3, 3), pads=(1, 1, 1, 1), group=5, residual=True, act="clip")
     f.conv("dw_s2_strips_residual_clip", 3, 3, (6, 150), (3, 3), (2, 2), pads=(1, 1, 1, 1), group=3, residual=True,
            act="clip")
