@@ -172,6 +172,20 @@ def probe(engine: str, path: str, threads: int) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
+PROBE_ROUNDS = 3
+
+
+def probes(path: str, threads: int) -> dict:
+    """Each engine's creation time and peak RSS: the medians of PROBE_ROUNDS fresh processes, the engines
+    taking turns. One probe each swung ±40 % on this host (ResNet-50: 190–450 ms for the same library),
+    so a single sample decided which engine looked faster."""
+    runs = {e: [] for e in engines.ENGINES}
+    for _ in range(PROBE_ROUNDS):
+        for e in engines.ENGINES:
+            runs[e].append(probe(e, path, threads))
+    return {e: {k: statistics.median(r[k] for r in rs) for k in ("create_ms", "peak_rss_mb")} for e, rs in runs.items()}
+
+
 def cpu_name() -> str:
     try:
         for line in open("/proc/cpuinfo"):
@@ -252,7 +266,8 @@ def report(res: dict, out: Path, args) -> str:
     if res.get("probes"):
         L.append("\n## Session creation and peak RSS (1 thread, fresh process per engine)\n")
         L.append("Creation = constructing the session (load, optimize, prepack/compile). Peak RSS = growth of the "
-                 "process's peak resident set over its value after importing the engine, through creation and one run.\n")
+                 "process's peak resident set over its value after importing the engine, through creation and one run. "
+                 f"Medians of {PROBE_ROUNDS} fresh processes per engine, the engines taking turns.\n")
         L.append("| model | Secateur create ms | ORT create ms | OpenVINO create ms | Secateur RSS MB | ORT RSS MB | "
                  "OpenVINO RSS MB |")
         L.append("|---|---:|---:|---:|---:|---:|---:|")
@@ -316,7 +331,7 @@ def main(argv=None) -> int:
                       + f"  (MACs {models[m['base']]['macs'] / m['macs']:.2f}×)", flush=True)
         res["cases"][name] = case
         if not args.no_probe:
-            res["probes"][name] = {e: probe(e, m["path"], 1) for e in engines.ENGINES}
+            res["probes"][name] = probes(m["path"], 1)
             p = res["probes"][name]
             print(f"{'':<22} create ms " + " ".join(f"{e} {p[e]['create_ms']:.0f}" for e in engines.ENGINES)
                   + " | peak RSS MB " + " ".join(f"{e} {p[e]['peak_rss_mb']:.0f}" for e in engines.ENGINES), flush=True)
