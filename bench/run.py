@@ -180,8 +180,13 @@ def probes(path: str, threads: int) -> dict:
     taking turns. One probe each swung ±40 % on this host (ResNet-50: 190–450 ms for the same library),
     so a single sample decided which engine looked faster."""
     runs = {e: [] for e in engines.ENGINES}
-    for _ in range(PROBE_ROUNDS):
-        for e in engines.ENGINES:
+    for r in range(PROBE_ROUNDS):
+        for i in range(len(engines.ENGINES)):
+            # Each engine goes first once, and only once this process's engine threads are quiet: right
+            # after the timed cases, onnxruntime's and OpenVINO's workers still spin for a while, and the
+            # probe that ran first (always Secateur's) met them — ResNet-18 at 283 ms against 120–130 alone.
+            e = engines.ENGINES[(r + i) % len(engines.ENGINES)]
+            settle(0.05)
             runs[e].append(probe(e, path, threads))
     return {e: {k: statistics.median(r[k] for r in rs) for k in ("create_ms", "peak_rss_mb")} for e, rs in runs.items()}
 
