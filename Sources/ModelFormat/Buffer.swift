@@ -52,7 +52,7 @@ public final class Buffer: @unchecked Sendable {
     let start = (Int(bitPattern: base) + huge - 1) & ~(huge - 1)
     let end = (Int(bitPattern: base) + count) & ~(huge - 1)
     guard end > start, let p = UnsafeMutableRawPointer(bitPattern: start) else { return }
-    _ = madvise(p, end - start, 14 /* MADV_HUGEPAGE */)
+    _ = madvise(p, end - start, MADV_HUGEPAGE)
     #endif
   }
 

@@ -284,3 +284,26 @@ def test_prune_writes_a_smaller_model_onnxruntime_agrees_on(zoo, tmp_path):
         np.testing.assert_allclose(got, w, rtol=1e-4, atol=1e-5)
     with pytest.raises(secateur.SecateurError, match="macs_fraction"):
         secateur.prune(src, tmp_path / "bad.onnx", macs=0)
+
+
+def test_in_tree_library_newest_first(tmp_path, monkeypatch):
+    """In a source checkout the binding tries the newer of build/lib and .build/release first: a
+    `make cli` leaves the SwiftPM copy stale, and a fixed order loaded a day-old library."""
+    from secateur import _capi
+
+    (tmp_path / "include").mkdir()
+    (tmp_path / "include" / "secateur.h").write_text("")
+    (tmp_path / "Package.swift").write_text("")
+    made = tmp_path / "build" / "lib" / "libsecateur.so"
+    swiftpm = tmp_path / ".build" / "release" / "libsecateur.so"
+    for p in (made, swiftpm):
+        p.parent.mkdir(parents=True)
+        p.write_bytes(b"")
+    monkeypatch.setattr(_capi, "_REPO", tmp_path)
+    monkeypatch.delenv("SECATEUR_LIBRARY", raising=False)
+    import os
+    os.utime(made, (1_000_000, 1_000_000))
+    os.utime(swiftpm, (2_000_000, 2_000_000))
+    assert _capi._candidates()[:2] == [swiftpm, made]
+    os.utime(made, (3_000_000, 3_000_000))
+    assert _capi._candidates()[:2] == [made, swiftpm]

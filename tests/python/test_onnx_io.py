@@ -47,3 +47,14 @@ def test_round_trip_keeps_every_field(tmp_path, run_cli):
     assert r.returncode == 0, r.stderr
     back = onnx.load(str(out))
     assert back == m, "written model differs from the original"
+
+
+def test_bench_sweeps_caches_between_runs(model_path, run_cli):
+    """`bench --evict-mb` (cold-cache latency) is accepted, sweeps before each timed run and still reports
+    every run; a negative size means none."""
+    src = model_path("tiny_cnn")
+    r = run_cli("bench", src, "--runs", "3", "--warmup", "0", "--threads", "1", "--evict-mb", "8", "--json")
+    assert r.returncode == 0, r.stderr
+    assert '"runs": 3' in r.stdout
+    r = run_cli("bench", src, "--runs", "1", "--warmup", "0", "--evict-mb=-5")
+    assert r.returncode == 0 and "median" in r.stdout, r.stderr
