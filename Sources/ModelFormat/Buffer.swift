@@ -22,10 +22,10 @@ public final class Buffer: @unchecked Sendable {
   }
 
   /// Allocates `count` bytes, 64-byte aligned, left uninitialized: for a caller about to overwrite
-  /// all of them (a file read), where zeroing first only touched every page twice. `hugePages`: a large
-  /// block written once and kept (model bytes, weights) asks for transparent huge pages
-  /// (`adviseHugePages`).
-  public init(uninitializedCount count: Int, hugePages: Bool = false) throws {
+  /// all of them (a file read), where zeroing first only touched every page twice. `prefault`: a large
+  /// block written in full right away (model bytes, weights) has its pages mapped in one call
+  /// (`prefault(_:_:)`).
+  public init(uninitializedCount count: Int, prefault: Bool = false) throws {
     guard count >= 0 else { throw SecateurError(.outOfMemory, "cannot allocate a negative byte count \(count)") }
     var p: UnsafeMutableRawPointer? = nil
     let rc = posix_memalign(&p, 64, max(count, 64))
@@ -36,24 +36,7 @@ public final class Buffer: @unchecked Sendable {
     self.count = count
     self.owner = nil
     self.ownsMemory = true
-    if hugePages { Buffer.adviseHugePages(base, count) }
-  }
-
-  /// Asks for transparent huge pages over the 2 MiB-aligned interior of a large, not yet touched block
-  /// of weights (a model file's bytes, folded or prepacked weights). Each 4 KiB page touched first costs
-  /// a fault and a clear: creating a ResNet-50 session spent a third of its time in page faults, and
-  /// with the hint on its file, folded and prepacked weights it is created ~20 % faster (Zen 4 VM, THP
-  /// `madvise`). A hint only: with THP `never` nothing changes. Not for the run-time arena: huge pages
-  /// there were measured earlier and did not pay.
-  public static func adviseHugePages(_ base: UnsafeMutableRawPointer, _ count: Int) {
-    #if os(Linux)
-    let huge = 2 << 20
-    guard count >= 2 * huge else { return }
-    let start = (Int(bitPattern: base) + huge - 1) & ~(huge - 1)
-    let end = (Int(bitPattern: base) + count) & ~(huge - 1)
-    guard end > start, let p = UnsafeMutableRawPointer(bitPattern: start) else { return }
-    _ = madvise(p, end - start, MADV_HUGEPAGE)
-    #endif
+    if prefault { Buffer.prefault(base, count) }
   }
 
   /// Copies `bytes` into a new owned buffer.

@@ -25,7 +25,7 @@ public enum FileIO {
     }
     guard n <= limit else { throw SecateurError(.outOfMemory, "'\(path)': \(n) bytes exceed the \(limit)-byte limit") }
     // Every byte is read below (or the read throws and the buffer is dropped).
-    let buffer = try Buffer(uninitializedCount: n, hugePages: true)
+    let buffer = try Buffer(uninitializedCount: n, prefault: true)
     var done = 0
     while done < n {
       let got = pread(fd, buffer.baseAddress + done, n - done, off_t(offset + done))

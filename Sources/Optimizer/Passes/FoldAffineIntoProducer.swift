@@ -160,7 +160,7 @@ public struct FoldAffineIntoProducer: GraphPass {
   func storeScaledRows(_ wt: Tensor, scale: [Float], base: String, _ g: inout Graph) -> String? {
     let rows = scale.count, n = wt.elementCount
     guard rows > 0, n % rows == 0, wt.buffer.count >= n * 4,
-          let buffer = try? Buffer(uninitializedCount: n * 4, hugePages: true) else { return nil }
+          let buffer = try? Buffer(uninitializedCount: n * 4, prefault: true) else { return nil }
     let perRow = n / rows
     let dst = buffer.baseAddress.assumingMemoryBound(to: Float.self)
     wt.withElements(as: Float.self) { src in

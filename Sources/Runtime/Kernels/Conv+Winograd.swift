@@ -27,11 +27,11 @@ extension ConvKernel {
     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 16 * m * c)
     defer { scratch.deallocate() }
     // Both blocks are written before they are read, and the scratch (16 MB for a 512 × 512 layer) is
-    // fresh memory each time: huge pages save most of their page faults (ModelFormat's Buffer).
-    Buffer.adviseHugePages(UnsafeMutableRawPointer(scratch), 16 * m * c * 4)
+    // fresh memory each time: prefaulting saves most of their page faults (ModelFormat's Buffer).
+    Buffer.prefault(UnsafeMutableRawPointer(scratch), 16 * m * c * 4)
     return w.withElements(as: Float.self) { src in
       [Float](unsafeUninitializedCapacity: count) { buf, n in
-        Buffer.adviseHugePages(UnsafeMutableRawPointer(buf.baseAddress!), count * 4)
+        Buffer.prefault(UnsafeMutableRawPointer(buf.baseAddress!), count * 4)
         sct_wino23_weights_f32(src.baseAddress!, m, c, scratch, buf.baseAddress!)
         n = count
       }

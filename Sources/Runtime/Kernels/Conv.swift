@@ -95,7 +95,7 @@ final class ConvKernel: OpKernel, @unchecked Sendable {
       gemmGroupStride = stride
       gemmWeight = w.withElements(as: Float.self) { src in
         [Float](unsafeUninitializedCapacity: stride * groups) { buf, n in
-          Buffer.adviseHugePages(UnsafeMutableRawPointer(buf.baseAddress!), stride * groups * 4)
+          Buffer.prefault(UnsafeMutableRawPointer(buf.baseAddress!), stride * groups * 4)
           for g in 0..<groups { sct_gemm_pack_f32(mg, k, src.baseAddress! + g * mg * k, buf.baseAddress! + g * stride) }
           n = stride * groups
         }

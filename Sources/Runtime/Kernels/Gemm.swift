@@ -272,7 +272,7 @@ func packPanels(_ b: Tensor, transposed: Bool) -> [Float]? {
   let count = sct_bgemm_packed_count(k, n)
   return b.withElements(as: Float.self) { src in
     [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-      if let dst = buffer.baseAddress { Buffer.adviseHugePages(UnsafeMutableRawPointer(dst), count * 4) }
+      if let dst = buffer.baseAddress { Buffer.prefault(UnsafeMutableRawPointer(dst), count * 4) }
       if let base = src.baseAddress, let dst = buffer.baseAddress { sct_bgemm_pack_f32(k, n, base, rs, cs, dst) }
       initialized = count
     }
