@@ -273,6 +273,12 @@ def conv_family() -> Family:
     # At most 48 output channels with AVX-512: read in place at any k (k = 9 here), the last panel ending
     # inside a vector (n = 81 = 48 + 33), a half-height last row block (m = 41 = 5 · 8 + 1).
     f.conv("inplace_short_k9_m41_tail33_residual_clip", 9, 41, (9, 9), (1, 1), residual=True, act="clip")
+    # Gathered columns whose last tile would be narrow merge it into the one before: n = 49 = 48 + 1 as one
+    # tile, split at 2 threads into a block of output channels per thread (m = 37: 4 · 8 + 5 rows for the
+    # second); n = 196 = 4 · 48 + 4 as four tiles, the last 52 wide.
+    f.conv("gathered_n49_channel_blocks_residual_relu", 24, 37, (14, 14), (3, 3), (2, 2), pads=(1, 1, 1, 1),
+           residual=True, act="relu")
+    f.conv("gathered_n196_merged_tail_residual_clip", 20, 19, (28, 28), (1, 1), (2, 2), residual=True, act="clip")
     # ConvTranspose (sgemm + col2im): upsampling 2×2/2 as in PP-OCR's detector, overlapping taps, groups,
     # dilation, output padding.
     f.conv_transpose("convT_k2s2", 12, 7, (9, 11), (2, 2), (2, 2))

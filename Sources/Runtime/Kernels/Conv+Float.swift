@@ -100,12 +100,21 @@ extension ConvKernel {
     // layers: 7–13 % slower). Gathered columns keep the short tile: there more row blocks per tile
     // means more gathering of the same columns (ResNet-18's 14 → 7 3 × 3 conv lost 25 %).
     let columnUnit = 48
-    let columnUnits = s.isPointwise ? max(1, os / columnUnit) : (os + columnUnit - 1) / columnUnit
+    // Gathered columns merge a last tile narrower than half a unit too (49 = 48 + 1, 196 = 4 · 48 + 4):
+    // as a tile of its own it streamed every weight again, from memory on ResNet-50's 14 → 7 layers,
+    // for one or four columns.
+    let columnUnits = s.isPointwise || os % columnUnit < columnUnit / 2
+      ? max(1, os / columnUnit) : (os + columnUnit - 1) / columnUnit
     // Explicit im2col columns are produced and consumed tile by tile, each tile's K × width slice sized to
     // stay in L2 (≤ 512 KiB): the whole-image buffer (7 MB on ResNet-50's 56×56 layers) went to memory and back.
     let l2Tiles = explicitIm2col ? min(columnUnits, max(1, (k * os * 4) / (512 << 10))) : 1
     var tiles = max(l2Tiles, min(columnUnits, (target + groups - 1) / groups))
     var mBlocks = explicitIm2col ? 1 : max(1, min(panels, (target + groups * tiles - 1) / (groups * tiles)))
+    if case .implicit = columns, tiles == 1, groups == 1 {
+      // One tile of gathered columns (a 7 × 7 output): one block of output channels per thread, so the
+      // columns are gathered once per thread, not once per task.
+      mBlocks = min(panels, threads)
+    }
     if s.isPointwise && groups == 1 && mg > os && panels >= target && target > 1 {
       // More weights than columns (14 × 14 and 7 × 7 layers): blocks of output channels only, each over
       // every column. Each thread then reads only its share of the weights, the larger operand here, and
