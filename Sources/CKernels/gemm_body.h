@@ -352,15 +352,21 @@ static inline void FN(conv_pack_panel)(const float *x, const sct_conv_geometry *
   }
   const long kvol = g->kh * g->kw, sw = g->sw, plane = g->ih * g->iw;
   long ch = k0 / kvol, r = (k0 / g->kw) % g->kh, q = k0 % g->kw;
-  for (long kk = 0; kk < kc; kk++) {
+  for (long kk = 0; kk < kc;) {
     const float *xc = x + ch * plane;
     float *dst = p + kk * GEMM_NR;
     const long off = q * g->dw - g->pw;
+    /* Stride 2, taps one column apart: tap q + 1 reads the odd columns of the very loads whose even
+     * columns tap q takes, so both k rows come from one deinterleave (a third of a 3 × 3 gather's loads). */
+    const int pair = sw == 2 && g->dw == 1 && q + 1 < g->kw && kk + 1 < kc;
+    float *dst2 = dst + GEMM_NR;
     for (long u = 0; u < runs; u++) {
       const long ih = run_oh[u] * g->sh - g->ph + r * g->dh, run = run_len[u], ow0 = run_ow[u];
-      float *d = dst + run_c[u];
+      float *d = dst + run_c[u], *d2 = dst2 + run_c[u];
       if (ih < 0 || ih >= g->ih) {
         for (long i = 0; i < run; i++) d[i] = 0.0f;
+        if (pair)
+          for (long i = 0; i < run; i++) d2[i] = 0.0f;
         continue;
       }
       /* Position ow0 + i reads column (ow0 + i)·sw + off of the row, zero outside [0, iw): loads masked to
@@ -379,9 +385,13 @@ static inline void FN(conv_pack_panel)(const float *x, const sct_conv_geometry *
           const VEC lo = VLOADR(row, c0 + 2 * i, iw, zero), hi = VLOADR(row, c0 + 2 * i + LANES, iw, zero);
           VEC even, odd;
           VDEINT2R(lo, hi, even, odd);
-          (void)odd;
-          if (i + LANES <= run) VSTORE(d + i, even);
-          else VSTOREN(d + i, even, run - i);
+          if (i + LANES <= run) {
+            VSTORE(d + i, even);
+            if (pair) VSTORE(d2 + i, odd);
+          } else {
+            VSTOREN(d + i, even, run - i);
+            if (pair) VSTOREN(d2 + i, odd, run - i);
+          }
         }
       } else {
         for (long i = 0; i < run; i++) {
@@ -390,10 +400,13 @@ static inline void FN(conv_pack_panel)(const float *x, const sct_conv_geometry *
         }
       }
     }
-    for (long c = cols; c < GEMM_NR; c++) dst[c] = 0.0f;
-    if (++q == g->kw) {
-      q = 0;
-      if (++r == g->kh) { r = 0; ch++; }
+    for (long rows = pair ? 2 : 1, t = 0; t < rows; t++)
+      for (long c = cols; c < GEMM_NR; c++) dst[t * GEMM_NR + c] = 0.0f;
+    for (long t = pair ? 2 : 1; t > 0; t--, kk++) {
+      if (++q == g->kw) {
+        q = 0;
+        if (++r == g->kh) { r = 0; ch++; }
+      }
     }
   }
 }
