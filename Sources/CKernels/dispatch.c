@@ -149,6 +149,14 @@ void sct_conv_direct_f32(long m_begin, long m_end, long oh_begin, long oh_end, c
   }
 }
 
+void sct_conv_subsample_f32(const float *x, const sct_conv_geometry *g, long c_begin, long c_end, float *dst) {
+  switch (sct_ckernels_isa()) {
+  case 2: sct_conv_subsample_f32_avx512(x, g, c_begin, c_end, dst); return;
+  case 1: sct_conv_subsample_f32_avx2(x, g, c_begin, c_end, dst); return;
+  default: sct_conv_subsample_f32_scalar(x, g, c_begin, c_end, dst); return;
+  }
+}
+
 void sct_conv_gemm_f32(long m_begin, long m_end, long j_begin, long j_end, const float *packed, const float *x,
                        const sct_conv_geometry *g, float *y, long ldy, const sct_gemm_epilogue *e) {
   switch (sct_ckernels_isa()) {

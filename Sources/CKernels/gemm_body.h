@@ -411,6 +411,32 @@ static inline void FN(conv_pack_panel)(const float *x, const sct_conv_geometry *
   }
 }
 
+/* A strided 1 × 1 conv's input (no pads: every position lies inside x) subsampled into dense rows, channels
+ * [c_begin, c_end) of dst[ch][oy · ow + ox] = x[ch][oy · sh][ox · sw], so the GEMM reads it in place like a
+ * pointwise conv's instead of gathering it into panels for every block of output channels. */
+void FN(sct_conv_subsample_f32)(const float *x, const sct_conv_geometry *g, long c_begin, long c_end, float *dst) {
+  const long plane = g->ih * g->iw, os = g->oh * g->ow, ow = g->ow, iw = g->iw, sw = g->sw;
+  const VEC zero = VZERO();
+  for (long ch = c_begin; ch < c_end; ch++) {
+    for (long oy = 0; oy < g->oh; oy++) {
+      const float *row = x + ch * plane + oy * g->sh * iw;
+      float *d = dst + ch * os + oy * ow;
+      if (sw == 2) {
+        for (long i = 0; i < ow; i += LANES) {
+          const VEC lo = VLOADR(row, 2 * i, iw, zero), hi = VLOADR(row, 2 * i + LANES, iw, zero);
+          VEC even, odd;
+          VDEINT2R(lo, hi, even, odd);
+          (void)odd;
+          if (i + LANES <= ow) VSTORE(d + i, even);
+          else VSTOREN(d + i, even, ow - i);
+        }
+      } else {
+        for (long i = 0; i < ow; i++) d[i] = row[i * sw];
+      }
+    }
+  }
+}
+
 /* A convolution as GEMM over the implicit im2col matrix (no im2col buffer): rows [m_begin, m_end) of the
  * output channels × output positions [j_begin, j_end) of y (row stride ldy = oh·ow), k = channels·kh·kw.
  * The im2col values are gathered straight into the GEMM's panels, which it packs anyway. */

@@ -59,6 +59,8 @@ static inline int sct_dw_make_plan(const sct_dw_geometry *g, sct_dw_plan *pl) {
   void sct_conv_gemm_f32_##isa(long m_begin, long m_end, long j_begin, long j_end, const float *packed,   \
                                const float *x, const sct_conv_geometry *g, float *y, long ldy,          \
                                const sct_gemm_epilogue *e);                                              \
+  void sct_conv_subsample_f32_##isa(const float *x, const sct_conv_geometry *g, long c_begin, long c_end,    \
+                                    float *dst);                                                         \
   void sct_conv_direct_f32_##isa(long m_begin, long m_end, long oh_begin, long oh_end, const float *packed, \
                                  const float *x, const sct_conv_geometry *g, float *y, long ldy,        \
                                  const sct_gemm_epilogue *e);                                            \

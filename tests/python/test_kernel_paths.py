@@ -279,6 +279,11 @@ def conv_family() -> Family:
     f.conv("gathered_n49_channel_blocks_residual_relu", 24, 37, (14, 14), (3, 3), (2, 2), pads=(1, 1, 1, 1),
            residual=True, act="relu")
     f.conv("gathered_n196_merged_tail_residual_clip", 20, 19, (28, 28), (1, 1), (2, 2), residual=True, act="clip")
+    # Strided 1 × 1 without pads: the input subsampled once per batch item (sct_conv_subsample_f32; stride-2
+    # columns deinterleaved, 20 = 16 + 4 wide; other strides one by one), then the pointwise GEMM.
+    f.conv("subsampled_s2_ow20_batch2_residual_relu", 13, 21, (17, 39), (1, 1), (2, 2), residual=True, act="relu",
+           batch=2)
+    f.conv("subsampled_s3x1_clip", 10, 9, (10, 11), (1, 1), (3, 1), act="clip")
     # ConvTranspose (sgemm + col2im): upsampling 2×2/2 as in PP-OCR's detector, overlapping taps, groups,
     # dilation, output padding.
     f.conv_transpose("convT_k2s2", 12, 7, (9, 11), (2, 2), (2, 2))

@@ -104,6 +104,10 @@ typedef struct {
 void sct_conv_gemm_f32(long m_begin, long m_end, long j_begin, long j_end, const float *packed, const float *x,
                        const sct_conv_geometry *g, float *y, long ldy, const sct_gemm_epilogue *e);
 
+/* A strided 1 × 1 conv's input without pads, subsampled: dst[ch][oy · ow + ox] = x[ch][oy · sh][ox · sw] for
+ * channels [c_begin, c_end) (dst holds c planes of oh × ow); the GEMM then reads it as a pointwise conv's. */
+void sct_conv_subsample_f32(const float *x, const sct_conv_geometry *g, long c_begin, long c_end, float *dst);
+
 /* Direct convolution for few input channels (the stem, see stem_body.h): limits of its stack buffers. */
 #define SCT_STEM_MAX_ROWS 48 /* c · kh · sw input phase rows per pass */
 #define SCT_STEM_MAX_K 256   /* c · kh · kw taps */

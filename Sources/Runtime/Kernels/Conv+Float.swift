@@ -73,8 +73,17 @@ extension ConvKernel {
     // from the input rows split once into column phases (a 3-channel stem spent half its time gathering).
     enum Columns { case input, implicit(sct_conv_geometry), direct(sct_conv_geometry), im2col(UnsafeMutablePointer<Float>) }
     let columns: Columns
+    var subsampled: (into: UnsafeMutablePointer<Float>, geometry: sct_conv_geometry)?
     if s.isPointwise {
       columns = .input
+    } else if s.isSubsampledPointwise, let ws = context.workspace?.assumingMemoryBound(to: Float.self) {
+      // A strided 1 × 1 conv: its input subsampled into the workspace once per batch item, then read in
+      // place as a pointwise conv's. Gathered into panels, it was gathered again for every block of output
+      // channels and went through the staged GEMM (ResNet-50's stride-2 downsample layers alone: −8 %).
+      let g = s.geo
+      columns = .input
+      subsampled = (ws, sct_conv_geometry(c: s.c, ih: g.inSize[1], iw: g.inSize[2], oh: g.outSize[1], ow: g.outSize[2],
+                                          kh: 1, kw: 1, sh: g.strides[1], sw: g.strides[2], dh: 1, dw: 1, ph: 0, pw: 0))
     } else if s.isPlanar {
       let g = s.geo
       var cg = sct_conv_geometry(c: s.cg, ih: g.inSize[1], iw: g.inSize[2], oh: g.outSize[1], ow: g.outSize[2],
@@ -103,7 +112,8 @@ extension ConvKernel {
     // Gathered columns merge a last tile narrower than half a unit too (49 = 48 + 1, 196 = 4 · 48 + 4):
     // as a tile of its own it streamed every weight again, from memory on ResNet-50's 14 → 7 layers,
     // for one or four columns.
-    let columnUnits = s.isPointwise || os % columnUnit < columnUnit / 2
+    let dense = s.isPointwise || subsampled != nil
+    let columnUnits = dense || os % columnUnit < columnUnit / 2
       ? max(1, os / columnUnit) : (os + columnUnit - 1) / columnUnit
     // Explicit im2col columns are produced and consumed tile by tile, each tile's K × width slice sized to
     // stay in L2 (≤ 512 KiB): the whole-image buffer (7 MB on ResNet-50's 56×56 layers) went to memory and back.
@@ -115,7 +125,7 @@ extension ConvKernel {
       // columns are gathered once per thread, not once per task.
       mBlocks = min(panels, threads)
     }
-    if s.isPointwise && groups == 1 && mg > os && panels >= target && target > 1 {
+    if dense && groups == 1 && mg > os && panels >= target && target > 1 {
       // More weights than columns (14 × 14 and 7 × 7 layers): blocks of output channels only, each over
       // every column. Each thread then reads only its share of the weights, the larger operand here, and
       // with `bands` the same share every run, and writes whole channel planes that the depthwise layer
@@ -135,8 +145,16 @@ extension ConvKernel {
       let scale = ep.scale == nil ? nil : scaleBuf.baseAddress
       guard ep.scale == nil || scaleBuf.count >= s.m else { throw SecateurError.runtime("\(label): folded scale has \(scaleBuf.count) values for \(s.m) channels") }
       for n in 0..<s.n {
-        let xn = x + n * s.c * s.inCount
+        var xn = x + n * s.c * s.inCount
         let yn = y + n * s.m * os
+        if let (buffer, geometry) = subsampled {
+          let source = xn, parts = min(s.c, threads)
+          pool.parallelFor(parts) { part in
+            var g = geometry
+            sct_conv_subsample_f32(source, &g, s.c * part / parts, s.c * (part + 1) / parts, buffer)
+          }
+          xn = UnsafePointer(buffer)
+        }
         // Tasks that are all column tiles / row bands, or all channel blocks, of one group: each thread
         // keeps its part of the layer from layer to layer (see `parallelFor(_:bands:_:)`).
         pool.parallelFor(groups * tiles * mBlocks, bands: groups == 1 && (mBlocks == 1 || tiles == 1)) { task in

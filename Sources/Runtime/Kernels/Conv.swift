@@ -34,6 +34,12 @@ struct ConvShape {
     geo.kernel.allSatisfy { $0 == 1 } && geo.strides.allSatisfy { $0 == 1 }
       && geo.padsBegin.allSatisfy { $0 == 0 } && geo.padsEnd.allSatisfy { $0 == 0 }
   }
+  /// A planar 1 × 1 conv with strides but no pads, in one group: its input subsampled is a pointwise
+  /// conv's (ResNet's stride-2 downsample layers).
+  var isSubsampledPointwise: Bool {
+    isPlanar && group == 1 && !isPointwise && geo.kernel.allSatisfy { $0 == 1 }
+      && geo.padsBegin.allSatisfy { $0 == 0 } && geo.padsEnd.allSatisfy { $0 == 0 }
+  }
   var isDepthwise: Bool { group > 1 && cg == 1 && mg == 1 }
   /// 1-D or 2-D (no depth): the packed path runs it as GEMM over the implicit im2col matrix.
   var isPlanar: Bool { geo.inSize[0] == 1 && geo.kernel[0] == 1 && geo.outSize[0] == 1 }
@@ -161,7 +167,9 @@ final class ConvKernel: OpKernel, @unchecked Sendable {
     guard let x = inputs.first ?? nil, x.dataType == .float, let w = try? weightSpec(inputs),
           let s = try? resolve(x.shape, w.shape, nil), !s.isPointwise, !s.isDepthwise else { return 0 }
     if let plan = winogradPlan(s) { return plan.workspaceFloats(s) &* 4 }
-    // Packed planar convs gather im2col values straight into the GEMM's panels (sct_conv_gemm_f32).
+    // The subsampled input of a strided 1 × 1 conv (one batch item), read as a pointwise conv's.
+    if gemmWeight != nil && s.isSubsampledPointwise { return s.c &* s.outCount &* 4 }
+    // Other packed planar convs gather im2col values straight into the GEMM's panels (sct_conv_gemm_f32).
     if gemmWeight != nil && s.isPlanar { return 0 }
     // One batch item's im2col matrix for every group: (C · kernel volume) × output positions.
     return s.c &* s.geo.kernelCount &* s.outCount &* 4
