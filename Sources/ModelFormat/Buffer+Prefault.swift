@@ -32,9 +32,15 @@ extension Buffer {
     _ = madvise(p, end - start, MADV_POPULATE_WRITE)
     if tryHuge {
       let nanosecondsPerMiB = (monotonicNanoseconds() - t0) * (1 << 20) / (end - start)
-      if nanosecondsPerMiB > slowPrefaultPerMiB { slowHugePagesAt.store(monotonicNanoseconds(), ordering: .relaxed) }
+      if nanosecondsPerMiB > slowPrefaultPerMiB { noteSlowHugePages() }
     }
     #endif
+  }
+
+  /// Turns huge pages off for the next `hugePageBackoff` (a huge-page prefault was just slow); `nil`
+  /// turns them back on. Internal: `prefault` and the tests call it.
+  static func noteSlowHugePages(at time: Int? = monotonicNanoseconds()) {
+    slowHugePagesAt.store(time ?? Int.min / 2, ordering: .relaxed)
   }
 }
 

@@ -25,4 +25,34 @@ private func residentPages(_ buffer: Buffer) -> (resident: Int, total: Int) {
   #expect(warm.total > 0)
   #expect(warm.resident == warm.total)
 }
+
+/// The `AnonHugePages` of the mapping holding `address`, in kB (/proc/self/smaps), or nil.
+private func hugePagesKB(at address: UnsafeMutableRawPointer) -> Int? {
+  guard let f = fopen("/proc/self/smaps", "r") else { return nil }
+  defer { fclose(f) }
+  let a = UInt(bitPattern: address)
+  var inside = false
+  var line = [CChar](repeating: 0, count: 512)
+  while fgets(&line, Int32(line.count), f) != nil {
+    let text = String(cString: line)
+    if let dash = text.firstIndex(of: "-"), let space = text.firstIndex(of: " "), dash < space,
+       let lo = UInt(text[..<dash], radix: 16), let hi = UInt(text[text.index(after: dash)..<space], radix: 16) {
+      inside = lo <= a && a < hi
+    } else if inside, text.hasPrefix("AnonHugePages:") {
+      return Int(text.split(separator: " ", omittingEmptySubsequences: true)[1])
+    }
+  }
+  return nil
+}
+
+/// After a slow huge-page prefault (as on a VM whose host took the memory back), the next blocks are
+/// prefaulted on 4 KiB pages, still all mapped; once the backoff is over they may be huge again.
+@Test func slowHugePagesAreTurnedOff() throws {
+  Buffer.noteSlowHugePages()
+  defer { Buffer.noteSlowHugePages(at: nil) }
+  let buffer = try Buffer(uninitializedCount: 16 << 20, prefault: true)
+  let pages = residentPages(buffer)
+  #expect(pages.resident == pages.total)
+  #expect(hugePagesKB(at: buffer.baseAddress + (8 << 20)) == 0)
+}
 #endif
