@@ -334,6 +334,26 @@ void FN(sct_gemm_f32)(long m_begin, long m_end, long n, long k, const float *pac
   }
 }
 
+/* Columns c0, c0 + 2, … (n of them) of a row of iw floats into d, zero outside [0, iw) (loads masked to the
+ * row handle both edges); with d_odd, columns c0 + 1, c0 + 3, … into it too, from the same loads. Always
+ * inlined: called out of line, the subsample ran 2.5 % slower. */
+static inline __attribute__((always_inline)) void FN(row_stride2)(const float *row, long c0, long iw, long n,
+                                                                  float *d, float *d_odd) {
+  const VEC zero = VZERO();
+  for (long i = 0; i < n; i += LANES) {
+    const VEC lo = VLOADR(row, c0 + 2 * i, iw, zero), hi = VLOADR(row, c0 + 2 * i + LANES, iw, zero);
+    VEC even, odd;
+    VDEINT2R(lo, hi, even, odd);
+    if (i + LANES <= n) {
+      VSTORE(d + i, even);
+      if (d_odd) VSTORE(d_odd + i, odd);
+    } else {
+      VSTOREN(d + i, even, n - i);
+      if (d_odd) VSTOREN(d_odd + i, odd, n - i);
+    }
+  }
+}
+
 /* One panel's k rows [k0, k0 + kc) of the implicit im2col matrix: row kk = (channel, r, q) in weight order,
  * column j = output position (oh, ow); the value is x[ch][oh·sh − ph + r·dh][ow·sw − pw + q·dw] or 0
  * outside the image. The panel's columns are split once into runs within one output row, and (ch, r, q)
@@ -381,18 +401,7 @@ static inline void FN(conv_pack_panel)(const float *x, const sct_conv_geometry *
           else VSTOREN(d + i, v, run - i);
         }
       } else if (sw == 2) {
-        for (long i = 0; i < run; i += LANES) {
-          const VEC lo = VLOADR(row, c0 + 2 * i, iw, zero), hi = VLOADR(row, c0 + 2 * i + LANES, iw, zero);
-          VEC even, odd;
-          VDEINT2R(lo, hi, even, odd);
-          if (i + LANES <= run) {
-            VSTORE(d + i, even);
-            if (pair) VSTORE(d2 + i, odd);
-          } else {
-            VSTOREN(d + i, even, run - i);
-            if (pair) VSTOREN(d2 + i, odd, run - i);
-          }
-        }
+        FN(row_stride2)(row, c0, iw, run, d, pair ? d2 : 0);
       } else {
         for (long i = 0; i < run; i++) {
           const long col = c0 + i * sw;
@@ -416,20 +425,12 @@ static inline void FN(conv_pack_panel)(const float *x, const sct_conv_geometry *
  * pointwise conv's instead of gathering it into panels for every block of output channels. */
 void FN(sct_conv_subsample_f32)(const float *x, const sct_conv_geometry *g, long c_begin, long c_end, float *dst) {
   const long plane = g->ih * g->iw, os = g->oh * g->ow, ow = g->ow, iw = g->iw, sw = g->sw;
-  const VEC zero = VZERO();
   for (long ch = c_begin; ch < c_end; ch++) {
     for (long oy = 0; oy < g->oh; oy++) {
       const float *row = x + ch * plane + oy * g->sh * iw;
       float *d = dst + ch * os + oy * ow;
       if (sw == 2) {
-        for (long i = 0; i < ow; i += LANES) {
-          const VEC lo = VLOADR(row, 2 * i, iw, zero), hi = VLOADR(row, 2 * i + LANES, iw, zero);
-          VEC even, odd;
-          VDEINT2R(lo, hi, even, odd);
-          (void)odd;
-          if (i + LANES <= ow) VSTORE(d + i, even);
-          else VSTOREN(d + i, even, ow - i);
-        }
+        FN(row_stride2)(row, 0, iw, ow, d, 0);
       } else {
         for (long i = 0; i < ow; i++) d[i] = row[i * sw];
       }
