@@ -220,12 +220,18 @@ static inline void FN(gemm_sweep)(long m_begin, long m_end, long n, long k, long
         const float *res = e->residual ? e->residual + m0 * e->ldr + j : 0;
         float *yt = y + m0 * ldy + j;
         /* Prefetches while this tile computes: the next weight block, on the first panel only so it has
-         * the whole group's time to arrive; on the first k-block, the next tile's rows of y, written but
-         * not yet cached. Cache-flushed calls on Zen 4 (x warm, as after the layer that wrote it): n = 49
-         * layers, whose weights are past L2, −15–20 %; the MobileNet and ResNet-50 GEMM sets −9 % with
-         * both the AVX-512 and the AVX2 kernels; unchanged with warm caches. */
+         * the whole group's time to arrive; on the first k-block, the rows of y the next row block writes
+         * at these columns, written but not yet cached. Cache-flushed calls on Zen 4 (x warm, as after
+         * the layer that wrote it): n = 49 layers, whose weights are past L2, −15–20 %; the MobileNet and
+         * ResNet-50 GEMM sets −9 % with both the AVX-512 and the AVX2 kernels; unchanged with warm caches.
+         * The last row block prefetches for the first one at the next group's columns: left out, one row
+         * block in every group met y cold (MobileNetV1's 112² 1 × 1 layer, m = 64: one in eight; with y
+         * cache-flushed 2–7 % slower). */
         const float *pf = t == 0 && m0 + GEMM_MR < m_end ? wp + k * GEMM_MR : 0;
-        float *pfy = first && m0 + GEMM_MR < m_end ? yt + GEMM_MR * ldy : 0;
+        float *pfy = !first                    ? 0
+                     : m0 + GEMM_MR < m_end    ? yt + GEMM_MR * ldy
+                     : j + tn * GEMM_NR < n    ? y + m_begin * ldy + j + tn * GEMM_NR
+                                               : 0;
 #ifdef GEMM_MRV
         if (cols <= 4) {
           FN(gemm_cols)(kc, wp, pf, p, xs, yt, ldy, cols, rows, first, last, sc, bi, res, e->ldr, e->lo, e->hi);

@@ -36,18 +36,24 @@ static inline void FN(stem_phase_rows)(float *d, long pitch, const float *row, l
 
 /* One R × (NV·LANES) output tile of one output row (R = MR, or MR / 2 for a short last row block):
  * Σ over the `ntaps` taps (x at xs + tap_x[t], the packed weight row tap_k[t]) then the epilogue; `n`
- * valid columns (> (NV−1)·LANES), `rows` valid rows (≤ R). */
+ * valid columns (> (NV−1)·LANES), `rows` valid rows (≤ R); pfy: the same rows and columns of the
+ * output row to prefetch for writing, one line per tap. */
 #define STEM_TILE(NV, R, NAME)                                                                          \
   static inline void FN(NAME)(const float *wp, const float *xs, const long *tap_x,                      \
-                                       const long *tap_k, long ntaps, float *y, long ldy, long n,       \
-                                       long rows, const float *scale, const float *bias,                \
+                                       const long *tap_k, long ntaps, float *pfy, float *y, long ldy,   \
+                                       long n, long rows, const float *scale, const float *bias,        \
                                        const float *res, long ldr, float lo, float hi) {                \
     VEC acc[R][NV];                                                                                     \
     const long tail = n - (NV - 1) * LANES;                                                             \
     const int last = 1;                                                                                 \
     for (int r = 0; r < R; r++)                                                                         \
       for (int v = 0; v < NV; v++) acc[r][v] = VZERO();                                                 \
-    for (long t = 0; t < ntaps; t++) GEMM_OUTER(NV, R, xs + tap_x[t], wp + tap_k[t] * GEMM_MR, 0);       \
+    long t = 0;                                                                                         \
+    for (const long tp = ntaps < rows * NV ? ntaps : rows * NV; t < tp; t++) {                          \
+      __builtin_prefetch(pfy + (t / NV) * ldy + (t % NV) * LANES, 1);                                   \
+      GEMM_OUTER(NV, R, xs + tap_x[t], wp + tap_k[t] * GEMM_MR, 0);                                     \
+    }                                                                                                   \
+    for (; t < ntaps; t++) GEMM_OUTER(NV, R, xs + tap_x[t], wp + tap_k[t] * GEMM_MR, 0);                \
     GEMM_TILE_STORE(NV, R);                                                                             \
   }
 STEM_TILE(1, GEMM_MR, stem_tile1)
@@ -108,9 +114,14 @@ void FN(sct_conv_direct_f32)(long m_begin, long m_end, long oh_begin, long oh_en
             if (vmax == 3 && vecs - v0 == 4) nv = 2;
             const long c0 = v0 * LANES, n = (v0 + nv) * LANES < cols ? nv * LANES : cols - c0;
             float *yt = y + m0 * ldy + j + c0;
+            /* The lines this tile's rows write in the next output row, prefetched for writing while it
+             * computes: the output is the layer's largest stream, written to lines not yet cached.
+             * MobileNet stems with y cache-flushed: −5–8 % (unchanged warm). Two rows or a band ahead
+             * gained less. The task's last row prefetches its own lines, not the next task's. */
+            float *pfy = oh0 + b + 1 < oh_end ? yt + ow : yt;
             const float *res = e->residual ? e->residual + m0 * e->ldr + j + c0 : 0;
             const float *xs = phases + b * row_floats + c0;
-#define STEM_CALL(NAME) FN(NAME)(wp, xs, tap_x[b], tap_k[b], ntaps[b], yt, ldy, n, rows, sc, bi, res, e->ldr, e->lo, e->hi)
+#define STEM_CALL(NAME) FN(NAME)(wp, xs, tap_x[b], tap_k[b], ntaps[b], pfy, yt, ldy, n, rows, sc, bi, res, e->ldr, e->lo, e->hi)
             if (rows <= GEMM_MR / 2) {
               if (nv == 3) STEM_CALL(stem_half3);
               else if (nv == 2) STEM_CALL(stem_half2);
