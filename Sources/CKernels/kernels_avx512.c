@@ -85,8 +85,9 @@ static inline __mmask16 sct_mask_range16(long off, long n) {
  * fill at most GEMM_INPLACE_BYTES (1 MB of L2 on Zen 4: 96 KB groups cost ResNet-50 4 %, 1 MB ±1.5 %). */
 #define GEMM_INPLACE_MIN_K 48
 /* ... and at any k for at most this many rows: a staged copy of x then serves too few weight blocks to pay
- * for itself (hot caches: m = 9–48, k = 16–32, 7–30 % faster; MobileNetV2's 32 → 16 at 112²: −12 %). */
-#define GEMM_INPLACE_MAX_M 48
+ * for itself (hot caches: m = 9–48, k = 16–32, 7–30 % faster; MobileNetV2's 32 → 16 at 112²: −12 %; in the
+ * model, MobileNetV1's 32 → 64 at 112²: −4 %). With 96 rows (MobileNetV2's 112² expand, k = 16) it lost 10 %. */
+#define GEMM_INPLACE_MAX_M 64
 #define GEMM_INPLACE_BYTES (256 << 10)
 /* ... unless the weights are past GEMM_INPLACE_BYTES and all of x fits this: then one group (sct_gemm_f32). */
 #define GEMM_INPLACE_ALL_BYTES (640 << 10)
