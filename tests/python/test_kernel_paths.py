@@ -270,9 +270,11 @@ def conv_family() -> Family:
     f.conv("inplace_k64_cols1_relu", 64, 23, (7, 7), (1, 1), act="relu")
     f.conv("inplace_winograd_k50", 50, 12, (9, 10), (3, 3), pads=(1, 1, 1, 1))
     f.conv("inplace_im2col_k64_strided_1x1", 64, 19, (11, 13), (1, 1), (2, 2))
-    # At most 48 output channels with AVX-512: read in place at any k (k = 9 here), the last panel ending
-    # inside a vector (n = 81 = 48 + 33), a half-height last row block (m = 41 = 5 · 8 + 1).
+    # At most 64 output channels with AVX-512: read in place at any k (k = 9 here), the last panel ending
+    # inside a vector (n = 81 = 48 + 33), a half-height last row block (m = 41 = 5 · 8 + 1); and with
+    # m = 61 = 7 · 8 + 5 (a full-height tile with 5 valid rows), k = 20, n = 143 = 2 · 48 + 47.
     f.conv("inplace_short_k9_m41_tail33_residual_clip", 9, 41, (9, 9), (1, 1), residual=True, act="clip")
+    f.conv("inplace_short_k20_m61_tail47_residual_relu", 20, 61, (11, 13), (1, 1), residual=True, act="relu")
     # Gathered columns whose last tile would be narrow merge it into the one before: n = 49 = 48 + 1 as one
     # tile, split at 2 threads into a block of output channels per thread (m = 37: 4 · 8 + 5 rows for the
     # second); n = 196 = 4 · 48 + 4 as four tiles, the last 52 wide.
