@@ -121,6 +121,11 @@ class Family:
                                            dilations=list(d), pads=list(pads), ceil_mode=ceil))
         self.add_output(f"y_{case}")
 
+    def global_pool(self, case, op, shape):
+        x = self.add_input(case, shape)
+        self.nodes.append(helper.make_node(op, [x], [f"y_{case}"]))
+        self.add_output(f"y_{case}")
+
     def save(self, path):
         graph = helper.make_graph(self.nodes, self.name, self.inputs, self.outputs, self.inits)
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
@@ -309,6 +314,11 @@ def maxpool_family() -> Family:
     ]
     for i, (c, hw, k, s, d, p, ceil) in enumerate(cases):
         f.maxpool(f"pool{i}_{hw[0]}x{hw[1]}_k{k[0]}_s{s[0]}{s[1]}_d{d[0]}_ceil{ceil}", c, hw, k, s, d, p, ceil)
+    # Float average pooling sums 32 values at a time, then 8, then one by one: planes of 49 = 32 + 8 + 1
+    # (every 7 × 7 head), 143 = 4 · 32 + 8 + 7 in batch 2, 6 (below one vector) and exactly 64.
+    for shape in [(1, 1024, 7, 7), (2, 5, 13, 11), (1, 3, 2, 3), (1, 4, 1, 64)]:
+        f.global_pool("gap_" + "x".join(map(str, shape)), "GlobalAveragePool", shape)
+    f.global_pool("gmp_2x5x13x11", "GlobalMaxPool", (2, 5, 13, 11))
     return f
 
 

@@ -25,10 +25,43 @@ final class GlobalPoolKernel: OpKernel, @unchecked Sendable {
   func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws {
     guard let x = inputs.first ?? nil, let y = outputs.first else { return }
     switch x.dataType {
+    case .float where mode == .average: averageFloat(x, y, context)
     case .float: reduce(x, y, Float.self, context)
     case .double: reduce(x, y, Double.self, context)
     case .float16: reduce(x, y, Float16.self, context)
     default: throw SecateurError.unsupported("\(label): element type \(x.dataType) is not supported")
+    }
+  }
+
+  /// Float32 average pooling (every CNN's head before its classifier): sums in eight-lane vectors, four of
+  /// them in flight. The generic loop adds one Double at a time, each waiting on the last: MobileNetV1's
+  /// 1024 × 7 × 7 pool took 28 µs, as much as one of its 14 × 14 depthwise layers.
+  private func averageFloat(_ x: TensorView, _ y: TensorView, _ context: RunContext) {
+    let planes = x.shape[0] * x.shape[1], size = x.shape[2...].reduce(1, *)
+    let xp = x.pointer(Float.self), yp = y.pointer(Float.self)
+    context.pool.parallelRanges(planes, grain: max(1, 4096 / max(size, 1))) { range in
+      for plane in range {
+        let raw = UnsafeRawPointer(xp + plane * size)
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        var i = 0
+        while i + 32 <= size {
+          a0 += raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+          a1 += raw.loadUnaligned(fromByteOffset: 4 * (i + 8), as: SIMD8<Float>.self)
+          a2 += raw.loadUnaligned(fromByteOffset: 4 * (i + 16), as: SIMD8<Float>.self)
+          a3 += raw.loadUnaligned(fromByteOffset: 4 * (i + 24), as: SIMD8<Float>.self)
+          i += 32
+        }
+        while i + 8 <= size {
+          a0 += raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+          i += 8
+        }
+        var sum = Double(((a0 + a1) + (a2 + a3)).sum())
+        while i < size {
+          sum += Double(raw.load(fromByteOffset: 4 * i, as: Float.self))
+          i += 1
+        }
+        yp[plane] = Float(size > 0 ? sum / Double(size) : 0)
+      }
     }
   }
 
