@@ -52,6 +52,14 @@ void sct_dwconv2d_planes_f32(const float *x, const float *w, float *y, const sct
   }
 }
 
+void sct_hard_gate_f32(float *y, long n, float alpha, float beta, int times_input) {
+  switch (sct_ckernels_isa()) {
+  case 2: sct_hard_gate_f32_avx512(y, n, alpha, beta, times_input); return;
+  case 1: sct_hard_gate_f32_avx2(y, n, alpha, beta, times_input); return;
+  default: sct_hard_gate_f32_scalar(y, n, alpha, beta, times_input); return;
+  }
+}
+
 void sct_epilogue_apply_f32(float *y, long n, const sct_epilogue_f32 *e) {
   switch (sct_ckernels_isa()) {
   case 2: sct_epilogue_apply_f32_avx512(y, n, e); return;

@@ -46,6 +46,7 @@ static inline int sct_dw_make_plan(const sct_dw_geometry *g, sct_dw_plan *pl) {
                                      const sct_dw_planes_epilogue *e, long channels, long p_begin,       \
                                      long p_end);                                                        \
   void sct_epilogue_apply_f32_##isa(float *y, long n, const sct_epilogue_f32 *e);                      \
+  void sct_hard_gate_f32_##isa(float *y, long n, float alpha, float beta, int times_input);             \
   void sct_maxpool2d_planes_f32_##isa(const float *x, float *y, const sct_dw_geometry *g, long p_begin,  \
                                       long p_end);                                                       \
   long sct_gemm_mr_##isa(void);                                                                         \

@@ -29,6 +29,20 @@ static inline VEC FN(epi)(VEC acc, const sct_epilogue_f32 *e, const float *res) 
   return VMIN(VMAX(acc, VSET1(e->lo)), VSET1(e->hi));
 }
 
+/* clamp(alpha·y + beta, 0, 1) in place on n values, times y when `times_input` (HardSigmoid; HardSwish
+ * with alpha = 1/6, beta = 1/2): the MobileNetV3 activations, applied after a conv's fused epilogue. */
+void FN(sct_hard_gate_f32)(float *y, long n, float alpha, float beta, int times_input) {
+  const VEC a = VSET1(alpha), b = VSET1(beta), zero = VZERO(), one = VSET1(1.0f);
+  for (long i = 0; i < n; i += LANES) {
+    const long cnt = n - i < LANES ? n - i : LANES;
+    const VEC v = cnt == LANES ? VLOAD(y + i) : VLOADN(y + i, cnt);
+    VEC g = VMIN(VMAX(VFMA(v, a, b), zero), one);
+    if (times_input) g = VMUL(v, g);
+    if (cnt == LANES) VSTORE(y + i, g);
+    else VSTOREN(y + i, g, cnt);
+  }
+}
+
 void FN(sct_epilogue_apply_f32)(float *y, long n, const sct_epilogue_f32 *e) {
   long i = 0;
   for (; i + LANES <= n; i += LANES) VSTORE(y + i, FN(epi)(VLOAD(y + i), e, e->residual ? e->residual + i : NULL));

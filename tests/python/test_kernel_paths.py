@@ -78,6 +78,12 @@ class Family:
             hi = self.add_init(f"hi_{case}", np.array(6.0))
             self.nodes.append(helper.make_node("Clip", [y, lo, hi], [f"clip_{case}"]))
             y = f"clip_{case}"
+        elif act == "hardswish":
+            self.nodes.append(helper.make_node("HardSwish", [y], [f"hswish_{case}"]))
+            y = f"hswish_{case}"
+        elif act == "hardsigmoid":
+            self.nodes.append(helper.make_node("HardSigmoid", [y], [f"hsig_{case}"], alpha=0.3, beta=0.4))
+            y = f"hsig_{case}"
         self.nodes.append(helper.make_node("Identity", [y], [f"y_{case}"]))
         self.add_output(f"y_{case}")
 
@@ -128,7 +134,7 @@ class Family:
 
     def save(self, path):
         graph = helper.make_graph(self.nodes, self.name, self.inputs, self.outputs, self.inits)
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])  # 14: HardSwish
         model.ir_version = 8
         # Output types come from onnx's shape inference (the cases only name their outputs).
         inferred = onnx.shape_inference.infer_shapes(model).graph
@@ -195,6 +201,11 @@ def depthwise_family() -> Family:
         f.conv(tag, c, c, hw, k, s, d, p, group=c)
     # Fused epilogues on the depthwise path.
     f.conv("dw_relu6", 19, 19, (14, 14), (3, 3), pads=(1, 1, 1, 1), group=19, act="clip")
+    # The MobileNetV3 activations run after the fused epilogue (CKernels' sct_hard_gate_f32): a plane of
+    # 195 values (12 vectors + 3), and a residual before the gate.
+    f.conv("dw_hardswish", 7, 7, (13, 15), (3, 3), pads=(1, 1, 1, 1), group=7, act="hardswish")
+    f.conv("dw_residual_hardsigmoid", 6, 6, (9, 10), (3, 3), (2, 2), pads=(1, 1, 1, 1), group=6, residual=True,
+           act="hardsigmoid")
     f.conv("dw_relu_nobias", 9, 9, (11, 13), (3, 3), (2, 2), pads=(1, 1, 1, 1), group=9, bias=False, act="relu")
     f.conv("dw_residual_relu", 7, 7, (9, 9), (3, 3), pads=(1, 1, 1, 1), group=7, residual=True, act="relu")
     f.conv("dw7x7_residual_clip", 13, 13, (7, 7), (3, 3), pads=(1, 1, 1, 1), group=13, residual=True, act="clip")
@@ -268,6 +279,9 @@ def conv_family() -> Family:
     # tile takes the 4 past the last whole unit.
     f.conv("pointwise_channel_blocks_residual_clip", 24, 107, (6, 7), (1, 1), residual=True, act="clip")
     f.conv("pointwise_tile_remainder_relu", 17, 29, (10, 10), (1, 1), act="relu")
+    f.conv("pointwise_residual_hardswish", 21, 19, (7, 11), (1, 1), residual=True, act="hardswish")
+    f.conv("conv3x3_hardsigmoid", 5, 10, (9, 9), (3, 3), pads=(1, 1, 1, 1), act="hardsigmoid")
+    f.conv("stem_hardswish", 3, 16, (24, 40), (3, 3), (2, 2), pads=(1, 1, 1, 1), act="hardswish")
     # k ≥ 48 with AVX-512: the GEMM reads x in place, every k at once; the last panel ends inside a
     # vector (masked loads: n = 210 = 4 · 48 + 18, n = 65 = 48 + 17) or is narrow (n = 49 = 48 + 1).
     f.conv("inplace_k96_tail18", 96, 37, (14, 15), (1, 1))

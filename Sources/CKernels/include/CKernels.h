@@ -58,6 +58,10 @@ void sct_maxpool2d_planes_f32(const float *x, float *y, const sct_dw_geometry *g
 /* y[i] = clamp(y[i] * scale + bias + residual[i], lo, hi) for i < n (the epilogue alone, after sgemm). */
 void sct_epilogue_apply_f32(float *y, long n, const sct_epilogue_f32 *e);
 
+/* In place on n values: g = clamp(alpha·y + beta, 0, 1), then y = g (HardSigmoid) or, with times_input,
+ * y · g (HardSwish: alpha = 1/6, beta = 1/2). */
+void sct_hard_gate_f32(float *y, long n, float alpha, float beta, int times_input);
+
 /* The epilogue of one GEMM call: per-row (output channel) scale and bias, each NULL for 1 / 0; an
  * optional residual with row stride ldr; clamp bounds as in sct_epilogue_f32. */
 typedef struct {
