@@ -34,7 +34,7 @@ static inline void FN(stem_phase_rows)(float *d, long pitch, const float *row, l
   }
 }
 
-/* One R × (NV·LANES) output tile of one output row (R = MR, or MR / 2 for a short last row block):
+/* One R × (NV·LANES) output tile of one output row (R = MR, or MR / 2 or MR / 4 for a short last row block):
  * Σ over the `ntaps` taps (x at xs + tap_x[t], the packed weight row tap_k[t]) then the epilogue; `n`
  * valid columns (> (NV−1)·LANES), `rows` valid rows (≤ R); pfy: the same rows and columns of the
  * output row to prefetch for writing, one line per tap. */
@@ -62,6 +62,9 @@ STEM_TILE(3, GEMM_MR, stem_tile3)
 STEM_TILE(1, GEMM_MR / 2, stem_half1)
 STEM_TILE(2, GEMM_MR / 2, stem_half2)
 STEM_TILE(3, GEMM_MR / 2, stem_half3)
+STEM_TILE(1, GEMM_MR / 4, stem_quarter1)
+STEM_TILE(2, GEMM_MR / 4, stem_quarter2)
+STEM_TILE(3, GEMM_MR / 4, stem_quarter3)
 
 /* Output rows [oh_begin, oh_end) × channels [m_begin, m_end) (m_begin a multiple of GEMM_MR) of a conv
  * sct_conv_direct_supported accepts; packed as for sct_conv_gemm_f32, y and e->residual with row stride
@@ -122,7 +125,11 @@ void FN(sct_conv_direct_f32)(long m_begin, long m_end, long oh_begin, long oh_en
             const float *res = e->residual ? e->residual + m0 * e->ldr + j + c0 : 0;
             const float *xs = phases + b * row_floats + c0;
 #define STEM_CALL(NAME) FN(NAME)(wp, xs, tap_x[b], tap_k[b], ntaps[b], pfy, yt, ldy, n, rows, sc, bi, res, e->ldr, e->lo, e->hi)
-            if (rows <= GEMM_MR / 2) {
+            if (rows <= GEMM_MR / 4) {
+              if (nv == 3) STEM_CALL(stem_quarter3);
+              else if (nv == 2) STEM_CALL(stem_quarter2);
+              else STEM_CALL(stem_quarter1);
+            } else if (rows <= GEMM_MR / 2) {
               if (nv == 3) STEM_CALL(stem_half3);
               else if (nv == 2) STEM_CALL(stem_half2);
               else STEM_CALL(stem_half1);

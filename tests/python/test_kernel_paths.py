@@ -264,11 +264,15 @@ def conv_family() -> Family:
     f.conv("conv_clip_nobias", 11, 5, (8, 9), (1, 1), bias=False, act="clip")
     f.conv("conv_residual_relu", 13, 13, (10, 10), (3, 3), pads=(1, 1, 1, 1), residual=True, act="relu")
     f.conv("pointwise_residual", 24, 40, (7, 7), (1, 1), residual=True)
-    # A last row block of at most MR / 2 rows takes the half-height tiles (m = 25: 24 + 1 with every ISA's
-    # MR of 8, 6 and 4), with the whole epilogue, on the GEMM and on the direct stem kernel.
+    # A last row block of at most MR / 4 rows takes the quarter-height tiles (m = 25: 24 + 1 with every
+    # ISA's MR of 8, 6 and 4; m = 26: 2 rows with AVX-512), of at most MR / 2 the half-height ones (m = 27:
+    # 3 rows with AVX-512 and AVX2), with the whole epilogue, on the GEMM and on the direct stem kernel.
     f.conv("pointwise_half_rows_residual_clip", 19, 25, (9, 11), (1, 1), residual=True, act="clip")
+    f.conv("pointwise_quarter_rows2_residual", 13, 26, (9, 11), (1, 1), residual=True)
+    f.conv("pointwise_half_rows3_relu", 19, 27, (9, 11), (1, 1), act="relu")
     f.conv("conv3x3_half_rows_relu", 7, 25, (10, 9), (3, 3), (2, 2), pads=(1, 1, 1, 1), act="relu")
     f.conv("stem_half_rows_residual", 3, 25, (20, 22), (3, 3), (2, 2), pads=(1, 1, 1, 1), residual=True)
+    f.conv("stem_half_rows3_clip", 3, 27, (20, 22), (3, 3), (2, 2), pads=(1, 1, 1, 1), act="clip")
     # Narrow last column panels (n = 51: 48 + 3) with the whole epilogue, K over several k blocks (with
     # AVX-512 and AVX2; the baseline's blocks are longer).
     f.conv("pointwise_cols3_residual_clip", 1100, 13, (3, 17), (1, 1), residual=True, act="clip")
