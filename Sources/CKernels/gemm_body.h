@@ -80,9 +80,9 @@
     }                                                                                                   \
   } while (0)
 
-/* One R × (NV·LANES) tile (R = MR, or MR / 2 or MR / 4 for a short last row block) over kc rows of x at xp, row
- * stride xs (a staged panel, zero-padded past n, or x in place); `n` valid columns (> (NV−1)·LANES), read
- * only up to n by the MASKED variants; `rows` valid rows (≤ R). `first`: start from zero, else add to y;
+/* One R × (NV·LANES) tile (R = MR, or MR / 2 or MR / 4 for a short last row block) over kc rows of x at
+ * xp, row stride xs (a staged panel, zero-padded past n, or x in place); `n` valid columns
+ * (> (NV−1)·LANES), read only up to n by the MASKED variants; `rows` valid rows (≤ R). `first`: start from zero, else add to y;
  * `last`: apply the epilogue, else store the raw partial sums. pf (or null): weights to prefetch, one
  * line per two k; pfy (or null): rows of y to prefetch for writing, one line per k (gemm_sweep says why). */
 #define GEMM_TILE(NV, R, MASKED, NAME)                                                                  \

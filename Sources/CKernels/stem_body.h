@@ -34,10 +34,10 @@ static inline void FN(stem_phase_rows)(float *d, long pitch, const float *row, l
   }
 }
 
-/* One R × (NV·LANES) output tile of one output row (R = MR, or MR / 2 or MR / 4 for a short last row block):
- * Σ over the `ntaps` taps (x at xs + tap_x[t], the packed weight row tap_k[t]) then the epilogue; `n`
- * valid columns (> (NV−1)·LANES), `rows` valid rows (≤ R); pfy: the same rows and columns of the
- * output row to prefetch for writing, one line per tap. */
+/* One R × (NV·LANES) output tile of one output row (R = MR, or MR / 2 or MR / 4 for a short last row
+ * block): Σ over the `ntaps` taps (x at xs + tap_x[t], the packed weight row tap_k[t]) then the epilogue;
+ * `n` valid columns (> (NV−1)·LANES), `rows` valid rows (≤ R); pfy: the same rows and columns of the
+ * next output row, to prefetch for writing, one line per tap. */
 #define STEM_TILE(NV, R, NAME)                                                                          \
   static inline void FN(NAME)(const float *wp, const float *xs, const long *tap_x,                      \
                                        const long *tap_k, long ntaps, float *pfy, float *y, long ldy,   \
