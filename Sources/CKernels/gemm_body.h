@@ -82,8 +82,8 @@
 
 /* One R × (NV·LANES) tile (R = MR, or MR / 2 or MR / 4 for a short last row block) over kc rows of x at
  * xp, row stride xs (a staged panel, zero-padded past n, or x in place); `n` valid columns
- * (> (NV−1)·LANES), read only up to n by the MASKED variants; `rows` valid rows (≤ R). `first`: start from zero, else add to y;
- * `last`: apply the epilogue, else store the raw partial sums. pf (or null): weights to prefetch, one
+ * (> (NV−1)·LANES), read only up to n by the MASKED variants; `rows` valid rows (≤ R). `first`: start
+ * from zero, else add to y; `last`: apply the epilogue, else store the raw partial sums. pf (or null): weights to prefetch, one
  * line per two k; pfy (or null): rows of y to prefetch for writing, one line per k; pfx (or null): the
  * next panel of x read in place, all kc rows of it, one row per k (gemm_sweep says why for each). */
 #define GEMM_TILE(NV, R, MASKED, NAME)                                                                  \
@@ -99,8 +99,9 @@
                     : (v < NV - 1 || tail == LANES) ? VLOAD(y + r * ldy + v * LANES)                    \
                                                     : VLOADN(y + r * ldy + v * LANES, tail);            \
     long kk = 0;                                                                                        \
-    /* The y prefetches get a loop of their own: a test inside the main loop cost AVX2 (16 registers)   \
-     * 10–20 % of its GEMM time. */                                                                     \
+    /* Prefetching tiles get loops of their own: a test inside the main loop cost AVX2 (16 registers)   \
+     * 10–20 % of its GEMM time. A tile prefetching x (in place, AVX-512 only) does it on every k and  \
+     * the other prefetches along with it; else y's on the first R · NV k, then the weights'. */        \
     if (pfx) {                                                                                          \
       for (; kk < kc; kk++) {                                                                           \
         for (int v = 0; v < GEMM_NR / LANES; v++) __builtin_prefetch(pfx + kk * xs + v * LANES);        \

@@ -66,9 +66,7 @@ struct ConvEpilogue: Sendable {
     case .none: break
     case .relu: for i in 0..<count { y[i] = max(y[i], 0) }
     case .clip(let lo, let hi): for i in 0..<count { y[i] = min(max(y[i], lo), hi) }
-    default:
-      let act = activation
-      for i in 0..<count { y[i] = act.apply(y[i]) }
+    default: activation.apply(y, count: count)  // the SIMD pass for HardSwish / HardSigmoid
     }
   }
 }
