@@ -4,7 +4,9 @@
 
 Secateur's figures come from `secateur bench --profile` (the CLI at build/bin/secateur or $SECATEUR_BIN),
 onnxruntime's from its own profiler (enable_profiling; the `_kernel_time` events summed per node), both
-over the same number of runs on one thread by default. Nodes are matched by name: both engines keep the
+over the same number of runs on one thread by default. `--evict-mb N` writes N MB of other memory before
+every timed run in both engines (as other engines' runs do between Secateur's in make bench), so the
+table shows which layers lose most when they start cold. Nodes are matched by name: both engines keep the
 conv's name when they fuse an activation or BN into it, and onnxruntime's NCHWc variants (`…_nchwc`)
 and its layout reorders are reported as such. This is a tool for finding where the time goes, not a
 benchmark: profiling adds a little time per node in both engines, and the run-to-run noise of a shared
@@ -28,9 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 ROW = re.compile(r"^\s+([0-9.]+) ms\s+[0-9.]+ %\s+(\S+) \((\w+)\)$")
 
 
-def secateur_profile(model: str, threads: int, runs: int) -> dict[str, tuple[str, float]]:
+def secateur_profile(model: str, threads: int, runs: int, evict_mb: int) -> dict[str, tuple[str, float]]:
     cli = os.environ.get("SECATEUR_BIN", str(ROOT / "build" / "bin" / "secateur"))
-    out = subprocess.run([cli, "bench", model, "--threads", str(threads), "--runs", str(runs), "--profile"],
+    out = subprocess.run([cli, "bench", model, "--threads", str(threads), "--runs", str(runs), "--profile",
+                          "--evict-mb", str(evict_mb)],
                          check=True, capture_output=True, text=True).stdout
     rows = {}
     for line in out.splitlines():
@@ -40,7 +43,7 @@ def secateur_profile(model: str, threads: int, runs: int) -> dict[str, tuple[str
     return rows
 
 
-def ort_profile(model: str, threads: int, runs: int) -> dict[str, tuple[str, float]]:
+def ort_profile(model: str, threads: int, runs: int, evict_mb: int) -> dict[str, tuple[str, float]]:
     import onnxruntime as ort
 
     so = ort.SessionOptions()
@@ -59,7 +62,10 @@ def ort_profile(model: str, threads: int, runs: int) -> dict[str, tuple[str, flo
         for _ in range(5):
             sess.run(None, feeds)
         # Warm-up events are in the file too: keep only the last `runs` runs of each node.
+        sweep = np.zeros(evict_mb << 18, dtype=np.float32) if evict_mb > 0 else None
         for _ in range(runs):
+            if sweep is not None:
+                sweep += 1.0
             sess.run(None, feeds)
         events = json.loads(Path(sess.end_profiling()).read_text())
     per_node: dict[str, list[float]] = defaultdict(list)
@@ -100,9 +106,10 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--top", type=int, default=30)
+    ap.add_argument("--evict-mb", type=int, default=0, help="MB of other memory written before every timed run")
     args = ap.parse_args()
-    ours = secateur_profile(args.model, args.threads, args.runs)
-    theirs = ort_profile(args.model, args.threads, args.runs)
+    ours = secateur_profile(args.model, args.threads, args.runs, args.evict_mb)
+    theirs = ort_profile(args.model, args.threads, args.runs, args.evict_mb)
     folded: dict[str, list] = defaultdict(lambda: ["", 0.0])
     to_node = anchor_names(args.model)
     for name, (op, ms) in theirs.items():
