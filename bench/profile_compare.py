@@ -62,10 +62,11 @@ def ort_profile(model: str, threads: int, runs: int, evict_mb: int) -> dict[str,
         for _ in range(5):
             sess.run(None, feeds)
         # Warm-up events are in the file too: keep only the last `runs` runs of each node.
-        sweep = np.zeros(evict_mb << 18, dtype=np.float32) if evict_mb > 0 else None
+        # The same sweep as `secateur bench --evict-mb`: one byte written per 64-byte line.
+        sweep = np.zeros(evict_mb << 20, dtype=np.uint8) if evict_mb > 0 else None
         for _ in range(runs):
             if sweep is not None:
-                sweep += 1.0
+                sweep[::64] += 1
             sess.run(None, feeds)
         events = json.loads(Path(sess.end_profiling()).read_text())
     per_node: dict[str, list[float]] = defaultdict(list)

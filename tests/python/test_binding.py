@@ -205,6 +205,46 @@ def test_concurrent_runs_on_one_session(models):
     assert errors == []
 
 
+def test_one_session_runs_changing_shapes(tmp_path):
+    """A conv net with free batch and spatial dims, run on one session with the input shape changing
+    from run to run (in turn, then from four threads at once): each conv keeps the shape it resolved
+    last, and each run must still get its own (a stale one reads the wrong geometry)."""
+    rng = np.random.default_rng(3)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3, "h", "w"])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 5, "oh", "ow"])
+    w1 = numpy_helper.from_array(rng.standard_normal((8, 3, 3, 3)).astype(np.float32), "w1")
+    w2 = numpy_helper.from_array(rng.standard_normal((8, 1, 3, 3)).astype(np.float32), "w2")
+    w3 = numpy_helper.from_array(rng.standard_normal((5, 8, 1, 1)).astype(np.float32), "w3")
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["a"], pads=[1, 1, 1, 1], strides=[2, 2]),
+             helper.make_node("Relu", ["a"], ["b"]),
+             helper.make_node("Conv", ["b", "w2"], ["c"], pads=[1, 1, 1, 1], group=8),
+             helper.make_node("Conv", ["c", "w3"], ["y"])]
+    path = save(opset_model(helper.make_graph(nodes, "shapes", [x], [y], [w1, w2, w3])), tmp_path / "shapes.onnx")
+    ref = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    sess = secateur.InferenceSession(path, threads=2)
+    shapes = [(1, 3, 9, 9), (2, 3, 9, 9), (1, 3, 13, 11), (1, 3, 9, 9), (3, 3, 6, 17)]
+    feeds = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    for f in feeds:
+        (ours,) = sess.run(None, {"x": f})
+        np.testing.assert_allclose(ours, ref.run(None, {"x": f})[0], rtol=RTOL, atol=ATOL)
+    expected = [ref.run(None, {"x": f})[0] for f in feeds]
+    errors = []
+
+    def work(offset: int):
+        for r in range(20):
+            k = (r + offset) % len(feeds)
+            (ours,) = sess.run(None, {"x": feeds[k]})
+            if ours.shape != expected[k].shape or not np.allclose(ours, expected[k], rtol=RTOL, atol=ATOL):
+                errors.append((offset, k))
+
+    threads = [threading.Thread(target=work, args=(o,)) for o in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
 # ---- errors ------------------------------------------------------------------------------------------
 
 def expect_error(status: str, needle: str, fn, *args, **kwargs):
