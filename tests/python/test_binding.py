@@ -185,6 +185,15 @@ def test_load_from_bytes(models):
     assert sess.run(["c"], {"x": np.zeros((1, 3), np.float32)})[0].tolist() == [1.5, -2.0]
 
 
+def run_on_threads(work, count: int) -> None:
+    """Runs work(0) … work(count - 1) on `count` threads at once and waits for all of them."""
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def test_concurrent_runs_on_one_session(models):
     sess = secateur.InferenceSession(models / "plain.onnx", threads=1)
     errors = []
@@ -197,11 +206,7 @@ def test_concurrent_runs_on_one_session(models):
             if not np.array_equal(x, y):
                 errors.append(seed)
 
-    threads = [threading.Thread(target=work, args=(s,)) for s in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_on_threads(work, 4)
     assert errors == []
 
 
@@ -237,11 +242,7 @@ def test_one_session_runs_changing_shapes(tmp_path):
             if ours.shape != expected[k].shape or not np.allclose(ours, expected[k], rtol=RTOL, atol=ATOL):
                 errors.append((offset, k))
 
-    threads = [threading.Thread(target=work, args=(o,)) for o in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_on_threads(work, 4)
     assert errors == []
 
 
