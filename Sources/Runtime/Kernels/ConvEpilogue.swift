@@ -62,11 +62,8 @@ struct ConvEpilogue: Sendable {
     if let residual {
       for i in 0..<count { y[i] += residual[i] }
     }
-    switch activation {
-    case .none: break
-    case .relu: for i in 0..<count { y[i] = max(y[i], 0) }
-    case .clip(let lo, let hi): for i in 0..<count { y[i] = min(max(y[i], lo), hi) }
-    default: activation.apply(y, count: count)  // the SIMD pass for HardSwish / HardSigmoid
-    }
+    // Here the activation is none of the clamps above (HardSwish, HardSigmoid, …, or a Clip with
+    // lo > hi): the shared pass applies it, with CKernels' SIMD loop for the MobileNetV3 gates.
+    activation.apply(y, count: count)
   }
 }
