@@ -141,6 +141,35 @@ def time_case(path: str, threads: int, runs: int, warmup: int, pause: float, che
     return {"stats": stats, "load": load.load, "max_rel_err": err}
 
 
+RETRIES = 2
+
+
+def measure_case(path: str, threads: int, args, one_core: float, check: bool) -> dict:
+    """time_case with the machine probed just before and after. A case the host starved (fewer than 0.8 ×
+    `threads` cores' worth of FMA throughput, or over a quarter core busy outside this process) is timed
+    again, up to RETRIES more times a few seconds apart, and the attempt the host starved least is kept:
+    such a case times the host, not the engines, and one in a run of `make bench` (a 2-thread row at
+    1.05 cores) decided that row's ratio. Every engine is re-timed together, so the ratios stay paired;
+    the table's `cores`, `load` and `mem` columns show what the kept attempt had."""
+    best = None
+    for attempt in range(1 + RETRIES):
+        if attempt:
+            time.sleep(3)
+        before, mem_before = cores_available(args.bin, threads, one_core), mem_gbs(args.bin, threads)
+        r = time_case(path, threads, args.runs, args.warmup, args.pause, check)
+        r["cores"] = min(before, cores_available(args.bin, threads, one_core))
+        r["mem_gbs"] = min(mem_before, mem_gbs(args.bin, threads))
+        r["attempts"] = attempt + 1
+        starved = r["cores"] < 0.8 * threads or r["load"] > 0.25
+        if best is None or (r["cores"], -r["load"]) > (best["cores"], -best["load"]):
+            best = r
+        if not starved:
+            break
+        print(f"  (t={threads}: cores {r['cores']:.2f}, load {r['load']:.2f}: host-starved, timing again)", flush=True)
+    best["attempts"] = r["attempts"]
+    return best
+
+
 def time_pair(base: str, pruned: str, threads: int, runs: int, warmup: int, pause: float) -> dict:
     """Each engine's speedup from the unpruned model to a pruned one, both timed in the same rounds (the
     two models alternate within every round): timed in separate cases minutes apart, a phase of this
@@ -296,7 +325,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
     ap.add_argument("--json", type=Path, default=Path("build/bench/results.json"))
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--pause", type=float, default=0.02, help="least seconds between engines (longer while other threads still spin)")
     ap.add_argument("--only", nargs="+", help="model names (default: all)")
@@ -317,10 +346,7 @@ def main(argv=None) -> int:
         case = {"macs": m["macs"], "base": m["base"]}
         for t in args.threads:
             one_core = res["peaks"][str(args.threads[0])][0] / args.threads[0]
-            before, mem_before = cores_available(args.bin, t, one_core), mem_gbs(args.bin, t)
-            r = time_case(m["path"], t, args.runs, args.warmup, args.pause, check=(t == args.threads[0]))
-            r["cores"] = min(before, cores_available(args.bin, t, one_core))
-            r["mem_gbs"] = min(mem_before, mem_gbs(args.bin, t))
+            r = measure_case(m["path"], t, args, one_core, check=(t == args.threads[0]))
             case[str(t)] = r
             if m["base"] and m["base"] in models:
                 case.setdefault("speedup", {})[str(t)] = time_pair(models[m["base"]]["path"], m["path"], t, args.runs,

@@ -55,7 +55,10 @@ struct Bench: ParsableCommand {
       if json {
         print("{\"model\": \"\(model)\", \"threads\": \(threads), \"runs\": \(times.count), \"median_ms\": \(median), \"p90_ms\": \(p90), \"create_ms\": \(created * 1000)}")
       } else {
-        print("\(model): median \(rounded(median, 3)) ms, p90 \(rounded(p90, 3)) ms over \(times.count) runs; session created in \(rounded(created * 1000, 1)) ms")
+        // The arena is the memory every run touches besides the weights: what a cold run fetches again.
+        let arena = (try? session.planSummary(inputShapes: session.inputs.map { feeds[$0.name]?.shape ?? [] }))
+          .map { "; arena \(rounded(Double($0.arenaBytes) / 1_048_576, 2)) MB (\(rounded(Double($0.intermediateBytes) / 1_048_576, 2)) MB without reuse)" } ?? ""
+        print("\(model): median \(rounded(median, 3)) ms, p90 \(rounded(p90, 3)) ms over \(times.count) runs; session created in \(rounded(created * 1000, 1)) ms\(arena)")
       }
     } catch {
       fail(error)
