@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 import weakref
 from ctypes import byref, c_char_p, c_int32, c_int64, c_size_t, c_void_p
@@ -65,14 +66,13 @@ class NodeArg:
 
 
 class _TensorOwner:
-    """Keeps a library-allocated output tensor alive for as long as a numpy array views its memory: the
-    array's `base` is this object, and releasing it releases the tensor. No bytes are copied."""
+    """Releases a library-allocated output tensor when the numpy array viewing its memory is gone: it hangs
+    off the ctypes buffer the array was made from (the array's `base`), so no bytes are copied."""
 
-    __slots__ = ("_handle", "__array_interface__")
+    __slots__ = ("_handle",)
 
-    def __init__(self, handle: int, dtype: np.dtype, shape: tuple, data: int):
+    def __init__(self, handle: int):
         self._handle = handle
-        self.__array_interface__ = {"version": 3, "shape": shape, "typestr": dtype.str, "data": (data, False)}
 
     def __del__(self):
         lib.sct_tensor_release(self._handle)
@@ -90,11 +90,27 @@ def _to_numpy(handle: int) -> np.ndarray:
         if dtype is None:
             raise SecateurError(_capi.UNSUPPORTED,
                                 f"output element type {lib.sct_type_name(t.value).decode()} has no numpy dtype")
+        shape = tuple(dims[i] for i in range(rank.value))
+        nbytes = dtype.itemsize * math.prod(shape)
+        if nbytes == 0 or not data.value:
+            lib.sct_tensor_release(handle)
+            return np.empty(shape, dtype)
+        # A ctypes array over the tensor's bytes, carrying its owner: np.frombuffer keeps it as the array's
+        # base. (An object with __array_interface__ took 2.8 µs per output through np.asarray; this 0.7.)
+        buffer = (ctypes.c_byte * nbytes).from_address(data.value)
+        buffer.owner = _TensorOwner(handle)
     except BaseException:
         lib.sct_tensor_release(handle)
         raise
-    shape = tuple(dims[i] for i in range(rank.value))
-    return np.asarray(_TensorOwner(handle, dtype, shape, data.value))
+    return np.frombuffer(buffer, dtype).reshape(shape)
+
+
+def _address(a: np.ndarray) -> int:
+    """The address of a contiguous array's first byte (ndarray.ctypes.data costs 1.1 µs; this 0.3 when the
+    array is writable)."""
+    if a.flags.writeable:
+        return ctypes.addressof(ctypes.c_byte.from_buffer(a))
+    return a.ctypes.data
 
 
 def _load_model(path_or_bytes) -> int:
@@ -155,6 +171,18 @@ class InferenceSession:
         self._release = weakref.finalize(self, lib.sct_session_release, self._session)
         self._inputs = _value_infos(self._session, lib.sct_session_input_count, lib.sct_session_input_info)
         self._outputs = _value_infos(self._session, lib.sct_session_output_count, lib.sct_session_output_info)
+        self._output_names = [o.name for o in self._outputs]
+        # Encoded name arrays by name tuple, made once: building them took ~2 µs of every run. Only ever
+        # read by the library, so runs on several threads share them.
+        self._name_arrays: dict[tuple, ctypes.Array] = {}
+
+    def _names_array(self, names: tuple) -> ctypes.Array:
+        cached = self._name_arrays.get(names)
+        if cached is None:
+            cached = (c_char_p * max(len(names), 1))(*[str(n).encode() for n in names])
+            if len(self._name_arrays) < 64:  # feeds with ever-new names do not grow it without bound
+                self._name_arrays[names] = cached
+        return cached
 
     def get_inputs(self) -> list[NodeArg]:
         return list(self._inputs)
@@ -174,7 +202,7 @@ class InferenceSession:
         del run_options
         if not self._release.alive:
             raise SecateurError(_capi.INVALID_ARGUMENT, "run: the session is closed")
-        names = [o.name for o in self._outputs] if output_names is None else list(output_names)
+        names = self._output_names if output_names is None else list(output_names)
         arrays, tensors = [], []
         try:
             for name, value in input_feed.items():
@@ -187,13 +215,13 @@ class InferenceSession:
                                         f"input '{name}': numpy dtype {a.dtype} is not supported")
                 shape = (c_int64 * max(a.ndim, 1))(*a.shape)
                 handle = c_void_p()
-                _check(lib.sct_tensor_wrap(t, shape, a.ndim, a.ctypes.data if a.size else None, a.nbytes,
+                _check(lib.sct_tensor_wrap(t, shape, a.ndim, _address(a) if a.size else None, a.nbytes,
                                            byref(handle)))
                 arrays.append(a)
                 tensors.append(handle.value)
-            in_names = (c_char_p * max(len(arrays), 1))(*[str(n).encode() for n in input_feed.keys()])
+            in_names = self._names_array(tuple(input_feed.keys()))
             in_tensors = (c_void_p * max(len(arrays), 1))(*tensors)
-            out_names = (c_char_p * max(len(names), 1))(*[str(n).encode() for n in names])
+            out_names = self._names_array(tuple(names))
             outputs = (c_void_p * max(len(names), 1))()
             _check(lib.sct_session_run(self._session, in_names, in_tensors, len(tensors), out_names, len(names),
                                        outputs))
