@@ -166,6 +166,16 @@ def test_non_contiguous_inputs_are_accepted(models):
     np.testing.assert_array_equal(got, frozen)
 
 
+def test_empty_tensors_round_trip(models):
+    # A zero-row batch: the input wraps no bytes and the output is an empty array of the right shape.
+    sess = secateur.InferenceSession(models / "plain.onnx")
+    x = np.zeros((0, 3), np.float32)
+    (got, c) = sess.run(None, {"x": x})
+    want = ort.InferenceSession(str(models / "plain.onnx")).run(None, {"x": x})[0]
+    assert got.shape == want.shape == (0, 3) and got.dtype == np.float32
+    np.testing.assert_array_equal(c, [1.5, -2.0])
+
+
 def test_outputs_own_their_memory(models):
     sess = secateur.InferenceSession(models / "plain.onnx")
     x = np.ones((2, 3), np.float32)

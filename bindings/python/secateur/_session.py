@@ -92,16 +92,19 @@ def _to_numpy(handle: int) -> np.ndarray:
                                 f"output element type {lib.sct_type_name(t.value).decode()} has no numpy dtype")
         shape = tuple(dims[i] for i in range(rank.value))
         nbytes = dtype.itemsize * math.prod(shape)
-        if nbytes == 0 or not data.value:
-            lib.sct_tensor_release(handle)
-            return np.empty(shape, dtype)
-        # A ctypes array over the tensor's bytes, carrying its owner: np.frombuffer keeps it as the array's
-        # base. (An object with __array_interface__ took 2.8 µs per output through np.asarray; this 0.7.)
-        buffer = (ctypes.c_byte * nbytes).from_address(data.value)
-        buffer.owner = _TensorOwner(handle)
+        if nbytes > 0 and not data.value:
+            raise SecateurError(_capi.RUNTIME_ERROR, f"output of shape {shape} has no data")
     except BaseException:
         lib.sct_tensor_release(handle)
         raise
+    if nbytes == 0:  # nothing to view (and no buffer to view it through)
+        lib.sct_tensor_release(handle)
+        return np.empty(shape, dtype)
+    # A ctypes array over the tensor's bytes, carrying the tensor's owner: np.frombuffer keeps it as the
+    # array's base, so the tensor lives as long as the array. (An object with __array_interface__ took
+    # 2.8 µs per output through np.asarray; this 0.7.) Past this point the owner alone releases the tensor.
+    buffer = (ctypes.c_byte * nbytes).from_address(data.value)
+    buffer.owner = _TensorOwner(handle)
     return np.frombuffer(buffer, dtype).reshape(shape)
 
 
