@@ -64,7 +64,7 @@ test-node: cli node-tests
 	$(RELEASE)/secateur-node-tests $(NODE_TESTS) --isolate --must-pass tests/node-must-pass.txt
 
 test-diff: cli models venv
-	SECATEUR_BIN=build/bin/secateur SECATEUR_MODELS=$(MODELS) $(PY) -m pytest -q tests/python/test_differential.py tests/python/test_kernel_paths.py tests/python/test_onnx_io.py tests/python/test_optimizer.py tests/python/test_pruning.py tests/python/test_coverage_models.py
+	SECATEUR_BIN=build/bin/secateur SECATEUR_MODELS=$(MODELS) $(PY) -m pytest -q tests/python/test_differential.py tests/python/test_kernel_paths.py tests/python/test_onnx_io.py tests/python/test_optimizer.py tests/python/test_pruning.py tests/python/test_coverage_models.py tests/python/test_bench_harness.py
 
 # Regenerates the must-pass list from the current results (review the diff before committing).
 update-must-pass: cli node-tests

@@ -1,5 +1,7 @@
 """ONNX export: every model Secateur writes passes onnx's full checker and onnxruntime gives the same
 outputs on it as on the original (rtol 1e-4 / atol 1e-5: BatchNorm folding reorders float arithmetic)."""
+import re
+
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -58,3 +60,15 @@ def test_bench_sweeps_caches_between_runs(model_path, run_cli):
     assert '"runs": 3' in r.stdout
     r = run_cli("bench", src, "--runs", "1", "--warmup", "0", "--evict-mb=-5")
     assert r.returncode == 0 and "median" in r.stdout, r.stderr
+
+
+def test_bench_reports_the_planned_arena(model_path, run_cli):
+    """`bench` prints the arena a run uses (intermediates after reuse, plus scratch) and the intermediates'
+    own total without reuse; both are positive for a conv net. (The planner's reuse itself is checked in
+    Tests/RuntimeTests/SessionTests.swift.)"""
+    r = run_cli("bench", model_path("tiny_cnn"), "--runs", "1", "--warmup", "0", "--threads", "1")
+    assert r.returncode == 0, r.stderr
+    m = re.search(r"arena ([0-9.]+) MB \(intermediates and scratch; the intermediates alone, unshared, ([0-9.]+) MB\)",
+                  r.stdout)
+    assert m, r.stdout
+    assert float(m.group(1)) > 0 and float(m.group(2)) > 0
