@@ -26,7 +26,30 @@ static inline __m256i sct_mask8(long n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 #define VLOADN(p, n) _mm256_maskload_ps(p, sct_mask8(n))
-#define VSTOREN(p, v, n) _mm256_maskstore_ps(p, sct_mask8(n), v)
+/* The first n lanes of v to p as 4-, 2- and 1-float stores. Not `vmaskmovps`: as a store it is
+ * microcoded on AMD (Zen 2–4: 12–19 cycles each on this Zen 4, against ~1 for these), and every row of a
+ * 7², 14², 28² or 56² plane ends in one — the depthwise kernels ran 2–2.5× slower than AVX-512 on those
+ * planes. A masked load has no such cost and stays. */
+static inline void sct_store_first8(float *p, __m256 v, long n) {
+  if (n >= 8) {
+    _mm256_storeu_ps(p, v);
+    return;
+  }
+  if (n <= 0) return;
+  __m128 part = _mm256_castps256_ps128(v);
+  if (n & 4) {
+    _mm_storeu_ps(p, part);
+    part = _mm256_extractf128_ps(v, 1);
+    p += 4;
+  }
+  if (n & 2) {
+    _mm_storel_pi((__m64 *)p, part);
+    part = _mm_movehl_ps(part, part);
+    p += 2;
+  }
+  if (n & 1) _mm_store_ss(p, part);
+}
+#define VSTOREN(p, v, n) sct_store_first8(p, v, n)
 /* A lane mask: all-ones lanes. Lanes t with 0 ≤ off + t < n. */
 #define VMASK __m256i
 static inline __m256i sct_mask_range8(long off, long n) {
@@ -51,6 +74,9 @@ static inline __m256 sct_load_masked8(const float *p, long off, __m256i m, __m25
   return _mm256_blendv_ps(padv, v, _mm256_castsi256_ps(m));
 }
 #define VLOADM(p, off, m, padv) sct_load_masked8(p, off, m, padv)
+/* The same with zero pad: the masked load already zeroes its other lanes, so no blend (one uop less per
+ * tap load; every load of a 14- or 7-wide row is masked with 8 lanes). */
+#define VLOADMZ(p, off, m) _mm256_maskload_ps((const float *)((__UINTPTR_TYPE__)(p) + (__UINTPTR_TYPE__)((off) * 4)), m)
 /* Even and odd elements of the 2·LANES floats lo_, hi_ (registers). */
 /* cur's lanes moved up one, lane 0 taken from prev's last lane. */
 #define VSHIFT_IN(cur, prev)                                                                            \

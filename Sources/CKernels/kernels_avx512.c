@@ -39,6 +39,8 @@ static inline __mmask16 sct_mask_range16(long off, long n) {
 /* Lanes of m read p[off + t] (the others are padv and not accessed: no fault past an allocation). */
 #define VLOADM(p, off, m, padv) \
   _mm512_mask_loadu_ps(padv, m, (const float *)((__UINTPTR_TYPE__)(p) + (__UINTPTR_TYPE__)((off) * 4)))
+#define VLOADMZ(p, off, m) \
+  _mm512_maskz_loadu_ps(m, (const float *)((__UINTPTR_TYPE__)(p) + (__UINTPTR_TYPE__)((off) * 4)))
 /* Even and odd elements of the 2·LANES floats lo_, hi_ (registers). */
 /* cur's lanes moved up one, lane 0 taken from prev's last lane. */
 #define VSHIFT_IN(cur, prev) \

@@ -24,6 +24,7 @@ static inline float sct_min(float a, float b) { return a < b ? a : b; }
 #define VMASK_RANGE(off, n) ((off) >= 0 && (off) < (n))
 #define VMASK_BITS(bits) ((int)((bits) & 1u))
 #define VLOADM(p, off, m, padv) ((m) ? (p)[off] : (padv))
+#define VLOADMZ(p, off, m) ((m) ? (p)[off] : 0.0f)
 /* cur's lanes moved up one, lane 0 taken from prev's last lane: one lane, so prev itself. */
 #define VSHIFT_IN(cur, prev) ((void)(cur), (prev))
 #define VDEINT2R(lo_, hi_, even, odd) \

@@ -1,6 +1,6 @@
 /* The sliding-window family (depthwise 2-D convolution and 2-D max pooling over one NCHW plane), written
  * once and compiled per ISA (included by kernels_*.c after kernels_body.h, which provides VEC, LANES, the
- * V* vocabulary, the lane masks and the epilogue; VLOADN / VSTOREN, VDEINT2R, VSHIFT_IN and VMASK_BITS must be defined).
+ * V* vocabulary, the lane masks and the epilogue; VLOADN / VSTOREN, VLOADMZ (VLOADM with zero pad), VDEINT2R, VSHIFT_IN and VMASK_BITS must be defined).
  *
  * Three ways through a plane:
  * - Flat (small same-size planes, stride 1: MobileNet's 7 × 7 layers): the plane's outputs as flat
@@ -165,8 +165,8 @@ static inline int FN(window_make_masks)(FN(window_masks) *cm, const sct_dw_geome
 /* The three taps of one input row `s` for output vector v (columns col, col + 1, col + 2), weighted. */
 #define SCT_DW_ROW3(s, wa, wb, wc)                                                                      \
   (inside ? VFMA(VLOAD((s) + col + 2), wc, VFMA(VLOAD((s) + col + 1), wb, VMUL(VLOAD((s) + col), wa)))   \
-          : VFMA(VLOADM(s, col + 2, m[2], zero), wc, VFMA(VLOADM(s, col + 1, m[1], zero), wb,           \
-                 VMUL(VLOADM(s, col, m[0], zero), wa))))
+          : VFMA(VLOADMZ(s, col + 2, m[2]), wc, VFMA(VLOADMZ(s, col + 1, m[1]), wb,           \
+                 VMUL(VLOADMZ(s, col, m[0]), wa))))
 
 /* A stride-1-column window read straight from the input plane, nothing staged: each tap of an output
  * vector is one load of its input row, masked to the row's valid columns (the other lanes are the pad).
@@ -199,8 +199,8 @@ static inline int FN(window_make_masks_s2)(FN(window_masks) *cm, const sct_dw_ge
 static inline void FN(dw_taps_s2)(const float *s, long col, int inside, const VMASK *m, VEC *odd, VEC *t0, VEC *t1,
                                   VEC *t2) {
   const VEC zero = VZERO();
-  const VEC a = inside ? VLOAD(s + col + 1) : VLOADM(s, col + 1, m[0], zero);
-  const VEC b = inside ? VLOAD(s + col + 1 + LANES) : VLOADM(s, col + 1 + LANES, m[1], zero);
+  const VEC a = inside ? VLOAD(s + col + 1) : VLOADMZ(s, col + 1, m[0]);
+  const VEC b = inside ? VLOAD(s + col + 1 + LANES) : VLOADMZ(s, col + 1 + LANES, m[1]);
   VEC e, o;
   VDEINT2R(a, b, e, o);
   *t0 = VSHIFT_IN(o, *odd), *t1 = e, *t2 = o, *odd = o;
@@ -357,9 +357,9 @@ static inline __attribute__((always_inline)) void FN(window_k3s1_slide)(const fl
       const long col = v * LANES + col0;                                                                \
       const int inside = cm->inside[v0 + v];                                                            \
       const VMASK *m = cm->m[v0 + v];                                                                   \
-      const VEC t0 = inside ? VLOAD(s_ + col) : VLOADM(s_, col, m[0], zero);                            \
-      const VEC t1 = inside ? VLOAD(s_ + col + 1) : VLOADM(s_, col + 1, m[1], zero);                    \
-      const VEC t2 = inside ? VLOAD(s_ + col + 2) : VLOADM(s_, col + 2, m[2], zero);                    \
+      const VEC t0 = inside ? VLOAD(s_ + col) : VLOADMZ(s_, col, m[0]);                            \
+      const VEC t1 = inside ? VLOAD(s_ + col + 1) : VLOADMZ(s_, col + 1, m[1]);                    \
+      const VEC t2 = inside ? VLOAD(s_ + col + 2) : VLOADMZ(s_, col + 2, m[2]);                    \
       for (int r = 0; r < 3; r++) p[r][v] = VFMA(t2, w[3 * r + 2], VFMA(t1, w[3 * r + 1], VMUL(t0, w[3 * r])));\
     }                                                                                                   \
   } while (0)
@@ -422,8 +422,8 @@ static inline void FN(window_pairs_s2_plane)(const float *xp, const float *wc, f
     VEC part[3];
     for (int r = 0; r < 3; r++) {
       const long up = y * g->sh - g->ph + r * g->dh, down = up + g->sh; /* input rows of tap row r */
-      const VEC a = (unsigned long)up < (unsigned long)ih ? VLOADM(xp + up * iw, -g->pw, pp->row, zero) : zero;
-      const VEC b = y + 1 < oh && (unsigned long)down < (unsigned long)ih ? VLOADM(xp + down * iw, -g->pw, pp->row, zero)
+      const VEC a = (unsigned long)up < (unsigned long)ih ? VLOADMZ(xp + up * iw, -g->pw, pp->row) : zero;
+      const VEC b = y + 1 < oh && (unsigned long)down < (unsigned long)ih ? VLOADMZ(xp + down * iw, -g->pw, pp->row)
                                                                           : zero;
       part[r] = VFMA(VPERMX2(a, i2, b), w[3 * r + 2], VFMA(VPERMX2(a, i1, b), w[3 * r + 1], VMUL(VPERMX2(a, i0, b), w[3 * r])));
     }
@@ -460,7 +460,7 @@ static inline void FN(window_direct_k3)(const float *xp, const float *wc, float 
         const long col = ox - g->pw;
         const int inside = cm->inside[v];
         const VMASK *m = cm->m[v];
-#define SCT_DW_TAP(s, q) (inside ? VLOAD((s) + col + (q)) : VLOADM(s, col + (q), m[q], zero))
+#define SCT_DW_TAP(s, q) (inside ? VLOAD((s) + col + (q)) : VLOADMZ(s, col + (q), m[q]))
         VEC t0 = SCT_DW_TAP(sa, 0), t1 = SCT_DW_TAP(sa, 1), t2 = SCT_DW_TAP(sa, 2);
         VEC top = VFMA(t2, w2, VFMA(t1, w1, VMUL(t0, w0)));
         t0 = SCT_DW_TAP(sb, 0), t1 = SCT_DW_TAP(sb, 1), t2 = SCT_DW_TAP(sb, 2);
@@ -596,7 +596,7 @@ static inline __attribute__((always_inline)) void FN(window_flat_planes)(const f
     for (int v = 0; v < SCT_FLAT_VECS; v++) {
       const VMASK m = f->m[v][t];
       for (int q = 0; q < NP; q++)
-        acc[q][v] = VFMA(VLOADM(xp + q * in_plane, v * LANES + off, m, zero), VSET1(wc[q * taps + t]), acc[q][v]);
+        acc[q][v] = VFMA(VLOADMZ(xp + q * in_plane, v * LANES + off, m), VSET1(wc[q * taps + t]), acc[q][v]);
     }
   }
   /* Constant bounds: indexing acc by a variable would keep it in memory (zeroed by memset per plane). */
