@@ -2,8 +2,9 @@
  * kernels_body.h, which provides VEC, LANES and the V* vocabulary). Needs GEMM_MR (rows per tile) and,
  * for the partial last vector of a row, VLOADN(p, n) / VSTOREN(p, v, n) (first n lanes); GEMM_NR (columns
  * per panel, 2 or 3 vectors), GEMM_PANEL_FLOATS / GEMM_JG (panel staging) and GEMM_MC (rows per weight block);
- * optionally GEMM_MRV, a vector of exactly GEMM_MR lanes (MRV_LOAD / _STORE / _SET1 / _FMA / _ADD / _ZERO),
- * for narrow column remainders (gemm_cols).
+ * optionally GEMM_MRV, a vector of GEMM_MRV_LANES ≥ GEMM_MR lanes whose first GEMM_MR MRV_LOAD fills (the
+ * others zero: MRV_LOAD reads no further) (MRV_LOAD / _STORE / _SET1 / _FMA / _ADD / _ZERO), for narrow
+ * column remainders (gemm_cols).
  *
  *   y[m][j] = clamp(scale[m] · Σ_k w[m][k] · x[k][j] + bias[m] + residual[m][j], lo, hi)
  *
@@ -150,7 +151,7 @@ GEMM_TILES(1, m)
 
 #ifdef GEMM_MRV
 /* The last few columns of a row block (n = 49 = 48 + 1: every 7 × 7 layer) turned around: the MR rows
- * are the vector (GEMM_MRV, MR lanes: one packed weight load per k) and each column a broadcast of x.
+ * are the vector (GEMM_MRV: one packed weight load per k) and each column a broadcast of x.
  * Through the 16-lane tile, one column cost MR full FMAs per k for one useful lane each — 16 columns'
  * work for 1, a quarter of a 7 × 7 layer's time. k is split over independent accumulators (one chain
  * per column would wait on FMA latency every k). `cols` ≤ 4, read at row stride xs; columns past `cols`
@@ -191,7 +192,7 @@ static inline void FN(gemm_cols)(long kc, const float *wp, const float *pf, cons
     acc[3][3] = MRV_FMA(w, MRV_SET1(xr[c3]), acc[3][3]);
   }
   /* Summed with constant indices: indexing acc by the variable column would keep it in memory. */
-  float sum[4][GEMM_MR];
+  float sum[4][GEMM_MRV_LANES];
   for (int c = 0; c < 4; c++) MRV_STORE(sum[c], MRV_ADD(MRV_ADD(acc[c][0], acc[c][1]), MRV_ADD(acc[c][2], acc[c][3])));
   for (long c = 0; c < cols; c++) {
     for (long r = 0; r < rows; r++) {

@@ -100,6 +100,19 @@ static inline __m256 sct_load_masked8(const float *p, long off, __m256i m, __m25
  * 30–50 GFLOP/s on Zen 3 against 60–85 for this shape). Each 256-row k-block panel (16 KB) stays in L1
  * while 96 rows of weights (96 KB, L2) sweep it. */
 #define GEMM_MR 6
+/* Six rows in a ymm's first six lanes (a masked load: the packed panel's next k follows, or its end): the
+ * narrow-column path (gemm_cols). Through the 6 × 16 tile, the one column past 48 of a 7 × 7 layer cost
+ * 16 columns' work and the four past 192 of a 14 × 14 layer 4 columns' each: MobileNetV1's 7 × 7 1 × 1
+ * layers ran 22–24 % slower than with AVX-512 on this Zen 4, whose 16-lane tile had this path. */
+#define GEMM_MRV 1
+#define GEMM_MRV_LANES 8
+#define MRV __m256
+#define MRV_LOAD(p) _mm256_maskload_ps(p, sct_mask8(GEMM_MR))
+#define MRV_STORE(p, v) _mm256_storeu_ps(p, v)
+#define MRV_SET1(f) _mm256_set1_ps(f)
+#define MRV_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define MRV_ADD(a, b) _mm256_add_ps(a, b)
+#define MRV_ZERO() _mm256_setzero_ps()
 #define GEMM_NR (2 * LANES)
 #define GEMM_PANEL_FLOATS 16384
 #define GEMM_JG 4 /* at most this many panels share one weight pass (gemm_blocking: fewer when k is long) */

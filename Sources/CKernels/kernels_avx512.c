@@ -69,6 +69,7 @@ static inline __mmask16 sct_mask_range16(long off, long n) {
 #define GEMM_MR 8
 /* Eight rows in one ymm: the narrow-column path (gemm_cols). */
 #define GEMM_MRV 1
+#define GEMM_MRV_LANES 8
 #define MRV __m256
 #define MRV_LOAD(p) _mm256_loadu_ps(p)
 #define MRV_STORE(p, v) _mm256_storeu_ps(p, v)
