@@ -94,6 +94,11 @@ static inline __m256 sct_load_masked8(const float *p, long off, __m256i m, __m25
     _mm256_storeu_ps(p, _mm256_permute2f128_ps(l_, h_, 0x20));                                          \
     _mm256_storeu_ps((p) + 8, _mm256_permute2f128_ps(l_, h_, 0x31));                                    \
   } while (0)
+/* Stride-1 3 × 3 depthwise planes whose rows are one or two vectors (7², 14²) slide down their rows
+ * (window_k3s1_slide) with what 16 registers hold: kernels_micro dw on this Zen 4, min of 10 alternated
+ * runs, 7² −42 % (0.050 → 0.029 ms, AVX-512's time), 14² −15–18 %. Wider rows spill there and keep the
+ * row pairs of window_direct_k3 (in one-vector strips the slide lost 9 % at 56² and 21 % at 112²). */
+#define WINDOW_SLIDE_S1_MAX_VECS 2
 #include "kernels_body.h"
 #include "window_body.h"
 /* 6 × 16: 12 accumulators + 2 x vectors + 1 broadcast fit the 16 ymm registers (6 × 24 spilled and ran at

@@ -191,6 +191,9 @@ def depthwise_family() -> Family:
         (3, (9, 150), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1)),     # 3 strips, the last one partial
         (2, (6, 70), (3, 3), (1, 1), (1, 1), (0, 2, 2, 0)),      # 2 strips, pads on one side per axis
         (3, (2, 30), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1)),      # 2 rows: the carried sums alone
+        # AVX2 slides only rows of one or two vectors (7², 14²); these are two, the last partial.
+        (3, (9, 13), (3, 3), (1, 1), (1, 1), (0, 1, 2, 1)),      # pads below only: the last rows read past the input
+        (2, (14, 14), (3, 3), (1, 1), (1, 1), (1, 0, 1, 2)),     # pads on the right only
         # Stride-2 3×3 with outputs ≤ 4 vectors wide slide down the plane (each input row's taps once).
         (3, (23, 120), (3, 3), (2, 2), (1, 1), (0, 0, 1, 1)),    # 60 wide (4 AVX-512 vectors), odd height
         (2, (8, 40), (3, 3), (2, 2), (1, 1), (1, 2, 0, 1)),      # uneven pads: last row past the input
