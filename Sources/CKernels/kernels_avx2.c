@@ -27,9 +27,9 @@ static inline __m256i sct_mask8(long n) {
 }
 #define VLOADN(p, n) _mm256_maskload_ps(p, sct_mask8(n))
 /* The first n lanes of v to p as 4-, 2- and 1-float stores. Not `vmaskmovps`: as a store it is
- * microcoded on AMD (Zen 2–4: 12–19 cycles each on this Zen 4, against ~1 for these), and every row of a
- * 7², 14², 28² or 56² plane ends in one — the depthwise kernels ran 2–2.5× slower than AVX-512 on those
- * planes. A masked load has no such cost and stays. */
+ * microcoded on AMD (12–19 cycles each on this Zen 4, against ~1 for these), and every output row of a
+ * 7², 14², 28² or 56² depthwise plane ends in one. With this and VLOADMZ, kernels_micro dw (min of 12
+ * alternated runs): AVX2 depthwise planes −4–15 %, 14² and 7² −11–15 %. A masked load has no such cost. */
 static inline void sct_store_first8(float *p, __m256 v, long n) {
   if (n >= 8) {
     _mm256_storeu_ps(p, v);

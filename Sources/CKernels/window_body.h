@@ -1,6 +1,7 @@
 /* The sliding-window family (depthwise 2-D convolution and 2-D max pooling over one NCHW plane), written
  * once and compiled per ISA (included by kernels_*.c after kernels_body.h, which provides VEC, LANES, the
- * V* vocabulary, the lane masks and the epilogue; VLOADN / VSTOREN, VLOADMZ (VLOADM with zero pad), VDEINT2R, VSHIFT_IN and VMASK_BITS must be defined).
+ * V* vocabulary, the lane masks and the epilogue; VLOADN / VSTOREN, VLOADMZ (VLOADM with a zero pad),
+ * VDEINT2R, VSHIFT_IN and VMASK_BITS must be defined).
  *
  * Three ways through a plane:
  * - Flat (small same-size planes, stride 1: MobileNet's 7 × 7 layers): the plane's outputs as flat
@@ -165,7 +166,7 @@ static inline int FN(window_make_masks)(FN(window_masks) *cm, const sct_dw_geome
 /* The three taps of one input row `s` for output vector v (columns col, col + 1, col + 2), weighted. */
 #define SCT_DW_ROW3(s, wa, wb, wc)                                                                      \
   (inside ? VFMA(VLOAD((s) + col + 2), wc, VFMA(VLOAD((s) + col + 1), wb, VMUL(VLOAD((s) + col), wa)))   \
-          : VFMA(VLOADMZ(s, col + 2, m[2]), wc, VFMA(VLOADMZ(s, col + 1, m[1]), wb,           \
+          : VFMA(VLOADMZ(s, col + 2, m[2]), wc, VFMA(VLOADMZ(s, col + 1, m[1]), wb,                     \
                  VMUL(VLOADMZ(s, col, m[0]), wa))))
 
 /* A stride-1-column window read straight from the input plane, nothing staged: each tap of an output
@@ -198,7 +199,6 @@ static inline int FN(window_make_masks_s2)(FN(window_masks) *cm, const sct_dw_ge
  * vector's odd phase on entry (a row's first vector: column col in its last lane) and this one's on exit. */
 static inline void FN(dw_taps_s2)(const float *s, long col, int inside, const VMASK *m, VEC *odd, VEC *t0, VEC *t1,
                                   VEC *t2) {
-  const VEC zero = VZERO();
   const VEC a = inside ? VLOAD(s + col + 1) : VLOADMZ(s, col + 1, m[0]);
   const VEC b = inside ? VLOAD(s + col + 1 + LANES) : VLOADMZ(s, col + 1 + LANES, m[1]);
   VEC e, o;
@@ -358,9 +358,9 @@ static inline __attribute__((always_inline)) void FN(window_k3s1_slide)(const fl
       const long col = v * LANES + col0;                                                                \
       const int inside = cm->inside[v0 + v];                                                            \
       const VMASK *m = cm->m[v0 + v];                                                                   \
-      const VEC t0 = inside ? VLOAD(s_ + col) : VLOADMZ(s_, col, m[0]);                            \
-      const VEC t1 = inside ? VLOAD(s_ + col + 1) : VLOADMZ(s_, col + 1, m[1]);                    \
-      const VEC t2 = inside ? VLOAD(s_ + col + 2) : VLOADMZ(s_, col + 2, m[2]);                    \
+      const VEC t0 = inside ? VLOAD(s_ + col) : VLOADMZ(s_, col, m[0]);                                 \
+      const VEC t1 = inside ? VLOAD(s_ + col + 1) : VLOADMZ(s_, col + 1, m[1]);                         \
+      const VEC t2 = inside ? VLOAD(s_ + col + 2) : VLOADMZ(s_, col + 2, m[2]);                         \
       for (int r = 0; r < 3; r++) p[r][v] = VFMA(t2, w[3 * r + 2], VFMA(t1, w[3 * r + 1], VMUL(t0, w[3 * r])));\
     }                                                                                                   \
   } while (0)
