@@ -60,10 +60,10 @@ static inline __mmask16 sct_mask_range16(long off, long n) {
 #define VIDX __m512i
 #define VIDX_LOAD(p) _mm512_loadu_si512((const void *)(p))
 #define VPERMX2(a, i, b) _mm512_permutex2var_ps(a, i, b)
-/* Stride-1 3 × 3 depthwise planes slide down their rows (window_k3s1_slide): its nine weights, two carried
- * sums and three products per vector need the 32 vector registers (with AVX2's 16 it spilled and lost
- * 3–12 %). */
-#define WINDOW_SLIDE_S1 1
+/* Stride-1 3 × 3 depthwise planes slide down their rows (window_k3s1_slide), every row the direct path takes
+ * (in strips of up to 4 vectors): its nine weights, two carried sums and three products per vector need
+ * the 32 vector registers (AVX2's 16 hold them for rows of one or two vectors only). */
+#define WINDOW_SLIDE_S1_MAX_VECS SCT_DW_MASK_VECS
 #include "kernels_body.h"
 #include "window_body.h"
 #define GEMM_MR 8

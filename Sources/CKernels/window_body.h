@@ -326,8 +326,8 @@ static inline __attribute__((always_inline)) void FN(window_k3s2_slide)(const fl
 #undef SCT_SLIDE_ROW
 }
 
-/* Stride-1 3 × 3 depthwise conv (undilated; ISAs defining WINDOW_SLIDE_S1, or WINDOW_SLIDE_S1_MAX_VECS for
- * rows of at most that many vectors), sliding down the plane like
+/* Stride-1 3 × 3 depthwise conv (undilated; rows of at most WINDOW_SLIDE_S1_MAX_VECS vectors, where the ISA
+ * defines it), sliding down the plane like
  * window_k3s2_slide: each input row's three column taps are loaded once and weighted by all three tap
  * rows, for the three outputs that read it. Output y reads input rows y − ph + {0, 1, 2}; two partial
  * sums are carried (outputs y and y + 1). Output vectors [v0, v0 + NV) of every row: wider planes go
@@ -657,9 +657,7 @@ static inline void FN(window_planes)(const float *x, const float *w, float *y, c
   FN(window_masks) cm;
   const int have_masks = direct && FN(window_make_masks)(&cm, g);
   const int direct_k3 = have_masks && conv && g->kh == 3 && g->kw == 3 && g->dw == 1;
-#if defined(WINDOW_SLIDE_S1)
-  const int slide1 = direct_k3 && g->sh == 1 && g->dh == 1;
-#elif defined(WINDOW_SLIDE_S1_MAX_VECS)
+#ifdef WINDOW_SLIDE_S1_MAX_VECS
   const int slide1 = direct_k3 && g->sh == 1 && g->dh == 1 && (ow + LANES - 1) / LANES <= WINDOW_SLIDE_S1_MAX_VECS;
 #else
   const int slide1 = 0;
