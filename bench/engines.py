@@ -37,6 +37,12 @@ class Secateur:
     def run(self, x: np.ndarray) -> np.ndarray:
         return self.sess.run(None, {self.input: x})[0]
 
+    def kernels(self) -> set[str]:
+        """The SIMD variant its kernels ran (the library reports its own dispatch)."""
+        import secateur
+
+        return {f"{secateur.kernel_isa()} variant"}
+
     @staticmethod
     def version() -> str:
         sys.path.insert(0, str(ROOT / "bindings" / "python"))
@@ -61,6 +67,13 @@ class OnnxRuntime:
 
     def run(self, x: np.ndarray) -> np.ndarray:
         return self.sess.run(None, {self.input: x})[0]
+
+    def kernels(self) -> set[str]:
+        """onnxruntime reports no kernel choice, and its MLAS has no switch: it picks its widest kernels from
+        cpuid, which this names."""
+        flags = cpu_flags()
+        isa = "AVX-512F" if "avx512f" in flags else "AVX2+FMA" if {"avx2", "fma"} <= flags else "SSE"
+        return {f"MLAS's {isa} kernels"}
 
     @staticmethod
     def version() -> str:
@@ -89,11 +102,28 @@ class OpenVINO:
         self.request.infer({0: x})
         return self.request.get_output_tensor(0).data
 
+    def kernels(self) -> set[str]:
+        """The primitive types the CPU plugin compiled its convolutions and matrix products to (e.g.
+        brgconv_avx512_1x1_f32), from the compiled model's runtime info."""
+        found = set()
+        for op in self.compiled.get_runtime_model().get_ordered_ops():
+            info = op.get_rt_info()
+            if "layerType" in info and info["layerType"].astype(str) in ("Convolution", "FullyConnected", "MatMul"):
+                found.add(info["primitiveType"].astype(str) if "primitiveType" in info else "unknown")
+        return found
+
     @staticmethod
     def version() -> str:
         import openvino as ov
 
         return ov.get_version()
+
+
+def cpu_flags() -> set[str]:
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return set()
 
 
 def input_shape(path: str) -> list[int]:

@@ -116,6 +116,7 @@ def time_case(path: str, threads: int, runs: int, warmup: int, pause: float, che
     x = np.random.default_rng(1).standard_normal(engines.input_shape(path), dtype=np.float32)
     es = [engines.make(e, path, threads) for e in engines.ENGINES]
     outs = [e.run(x) for e in es]
+    kernels = {e.name: sorted(e.kernels()) for e in es}
     err = None
     if check:
         ref = outs[1]
@@ -138,7 +139,7 @@ def time_case(path: str, threads: int, runs: int, warmup: int, pause: float, che
         s.sort()
         stats[name] = {"median": statistics.median(s), "p90": s[min(len(s) - 1, int(round(0.9 * (len(s) - 1))))]}
     del es
-    return {"stats": stats, "load": load.load, "max_rel_err": err}
+    return {"stats": stats, "load": load.load, "max_rel_err": err, "kernels": kernels}
 
 
 RETRIES = 2
@@ -221,13 +222,19 @@ def probes(path: str, threads: int) -> dict:
 
 
 def cpu_name() -> str:
+    """The model name, with the family and model numbers (a VM may show only "AMD EPYC"; family 25 model 17
+    is Zen 4, family 25 models 0–1 Zen 3)."""
+    fields = {}
     try:
         for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
     except OSError:
-        pass
-    return platform.processor()
+        return platform.processor()
+    name = fields.get("model name", platform.processor())
+    if "cpu family" in fields and "model" in fields:
+        name += f" (family {fields['cpu family']}, model {fields['model']})"
+    return name
 
 
 def isa() -> str:
@@ -248,6 +255,13 @@ def report(res: dict, out: Path, args) -> str:
              f"a pause of at least {args.pause * 1e3:.0f} ms between engines, until the other engines' threads are quiet. Engines: Secateur {res['versions']['secateur']}, "
              f"onnxruntime {res['versions']['onnxruntime']} (CPU provider, ORT_ENABLE_ALL), OpenVINO "
              f"{res['versions']['openvino']} (CPU, f32, LATENCY, 1 stream).\n")
+    if res.get("kernels"):
+        k = res["kernels"]
+        L.append("Kernel paths each engine ran here: Secateur its " + ", ".join(k.get("secateur", [])) + " (as the "
+                 "library reports its own dispatch); onnxruntime " + ", ".join(k.get("onnxruntime", [])) + " (it "
+                 "reports no choice: MLAS takes its widest from cpuid, with no switch); OpenVINO "
+                 + ", ".join(k.get("openvino", [])) + " (its convolutions' and matrix products' primitive types, "
+                 "from the compiled models' runtime info).\n")
     L.append("Ratios are Secateur median / peer median (below 1 = Secateur faster). GFLOP/s = 2 × MACs / "
              "Secateur median. FMA % and sgemm % compare that with the machine's FP32 FMA ceiling and OpenBLAS "
              "sgemm figure at the same thread count, both measured in this run. Load = cores' worth of CPU "
@@ -334,7 +348,7 @@ def main(argv=None) -> int:
 
     models = ensure_models(args.models, args.only)
     res = {"versions": {e: engines.engine_class(e).version() for e in engines.ENGINES},
-           "peaks": {}, "peak_load": {}, "mem_peak": {}, "cases": {}, "probes": {}}
+           "peaks": {}, "peak_load": {}, "mem_peak": {}, "cases": {}, "probes": {}, "kernels": {}}
     for t in args.threads:
         with LoadMeter() as lm:
             res["peaks"][str(t)] = peaks(args.bin, t)
@@ -348,6 +362,8 @@ def main(argv=None) -> int:
             one_core = res["peaks"][str(args.threads[0])][0] / args.threads[0]
             r = measure_case(m["path"], t, args, one_core, check=(t == args.threads[0]))
             case[str(t)] = r
+            for e, found in r["kernels"].items():  # every kernel path any case ran, per engine
+                res["kernels"][e] = sorted(set(res["kernels"].get(e, [])) | set(found))
             if m["base"] and m["base"] in models:
                 case.setdefault("speedup", {})[str(t)] = time_pair(models[m["base"]]["path"], m["path"], t, args.runs,
                                                                   args.warmup, args.pause)

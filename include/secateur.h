@@ -80,6 +80,15 @@ SCT_API const char *sct_version(void);
  * Threads: any.  Errors: none. */
 SCT_API uint32_t sct_abi_version(void);
 
+/* Returns the SIMD variant of the float kernels this process runs: "avx512" (AVX-512F), "avx2" (AVX2 and
+ * FMA) or "baseline" (x86-64 SSE2). The library picks it once per process, at the first kernel call or
+ * this call, from what the CPU and the OS support, so one build runs everywhere and uses the widest
+ * vectors it may. The environment variable SECATEUR_ISA=avx2 or =baseline, read at that moment, caps the
+ * choice (for testing a lower variant; it never raises it). Sessions of every variant give the same
+ * results within float32 rounding.
+ * Ownership: static storage; never free it.  Threads: any.  Errors: none. */
+SCT_API const char *sct_kernel_isa(void);
+
 /* ------------------------------------------------------------------------------------------------------ */
 /* Status and errors                                                                                       */
 /* ------------------------------------------------------------------------------------------------------ */

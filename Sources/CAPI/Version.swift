@@ -1,3 +1,5 @@
+import Runtime
+
 /// The library version, as `sct_version()` returns it.
 let secateurVersion: StaticString = "0.1.0"
 
@@ -13,4 +15,13 @@ let secateurABIVersion: UInt32 = 1
 /// `uint32_t sct_abi_version(void)`: the ABI revision the library implements.
 @c public func sct_abi_version() -> UInt32 {
   secateurABIVersion
+}
+
+/// `const char *sct_kernel_isa(void)`: the kernels' SIMD variant, "avx512", "avx2" or "baseline".
+@c public func sct_kernel_isa() -> UnsafePointer<CChar> {
+  switch KernelISA.current {
+  case .avx512: return cString("avx512")
+  case .avx2: return cString("avx2")
+  case .baseline: return cString("baseline")
+  }
 }

@@ -53,14 +53,14 @@ struct Bench: ParsableCommand {
       if profile { printProfile(session.stepTimings(), runs: times.count) }
       let median = times[times.count / 2], p90 = times[min(times.count - 1, times.count * 9 / 10)]
       if json {
-        print("{\"model\": \"\(model)\", \"threads\": \(threads), \"runs\": \(times.count), \"median_ms\": \(median), \"p90_ms\": \(p90), \"create_ms\": \(created * 1000)}")
+        print("{\"model\": \"\(model)\", \"threads\": \(threads), \"runs\": \(times.count), \"median_ms\": \(median), \"p90_ms\": \(p90), \"create_ms\": \(created * 1000), \"kernel_isa\": \"\(KernelISA.current.rawValue)\"}")
       } else {
         // The arena is the memory every run touches besides the weights and I/O: what a cold run fetches
         // again. It holds the intermediates after liveness reuse plus the kernels' scratch, so a small
         // model's can exceed its intermediates' own total.
         let arena = (try? session.planSummary(inputShapes: session.inputs.map { feeds[$0.name]?.shape ?? [] }))
           .map { "; arena \(rounded(Double($0.arenaBytes) / 1_048_576, 2)) MB (intermediates and scratch; the intermediates alone, unshared, \(rounded(Double($0.intermediateBytes) / 1_048_576, 2)) MB)" } ?? ""
-        print("\(model): median \(rounded(median, 3)) ms, p90 \(rounded(p90, 3)) ms over \(times.count) runs; session created in \(rounded(created * 1000, 1)) ms\(arena)")
+        print("\(model): median \(rounded(median, 3)) ms, p90 \(rounded(p90, 3)) ms over \(times.count) runs; session created in \(rounded(created * 1000, 1)) ms\(arena); kernels \(KernelISA.current.rawValue) (\(KernelISA.current.instructionSets))")
       }
     } catch {
       fail(error)

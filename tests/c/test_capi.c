@@ -88,6 +88,13 @@ static const char *const *names1(const char *name) {
 static void test_version_and_names(void) {
     CHECK(strchr(sct_version(), '.') != NULL);
     CHECK(sct_abi_version() == SCT_ABI_VERSION);
+    {
+        /* One of the three variants, stable for the process; SECATEUR_ISA=baseline caps it to baseline. */
+        const char *isa = sct_kernel_isa(), *cap = getenv("SECATEUR_ISA");
+        CHECK(strcmp(isa, "avx512") == 0 || strcmp(isa, "avx2") == 0 || strcmp(isa, "baseline") == 0);
+        CHECK(strcmp(sct_kernel_isa(), isa) == 0);
+        if (cap && strcmp(cap, "baseline") == 0) CHECK(strcmp(isa, "baseline") == 0);
+    }
     CHECK(strcmp(sct_last_error(), "") == 0); /* nothing has failed on this thread yet */
     CHECK(strcmp(sct_status_name(SCT_OK), "SCT_OK") == 0);
     CHECK(strcmp(sct_status_name(SCT_INVALID_ARGUMENT), "SCT_INVALID_ARGUMENT") == 0);

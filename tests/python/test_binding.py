@@ -11,6 +11,7 @@ Environment: SECATEUR_LIBRARY selects the library (default: the in-tree build, s
 from __future__ import annotations
 
 import gc
+import os
 import subprocess
 import sys
 import threading
@@ -107,6 +108,30 @@ def test_version_and_library():
     assert secateur.__version__.count(".") == 2
     assert Path(secateur.library_path).is_file()
     assert issubclass(secateur.SecateurError, RuntimeError)
+
+
+def _widest_isa() -> str:
+    flags = next((line.split() for line in open("/proc/cpuinfo") if line.startswith("flags")), [])
+    return "avx512" if "avx512f" in flags else "avx2" if "avx2" in flags and "fma" in flags else "baseline"
+
+
+@pytest.mark.parametrize("cap", [None, "avx2", "baseline"])
+def test_kernel_isa_is_the_widest_the_cpu_has_unless_capped(zoo, cap):
+    # Each case in a fresh process: the choice is made once per process, at the first kernel call.
+    # A session runs first, so the variant reported is the one the kernels used.
+    order = ["baseline", "avx2", "avx512"]
+    widest = _widest_isa()
+    expected = widest if cap is None else order[min(order.index(cap), order.index(widest))]
+    env = {k: v for k, v in os.environ.items() if k != "SECATEUR_ISA"}
+    if cap:
+        env["SECATEUR_ISA"] = cap
+    script = ("import sys, numpy as np; sys.path.insert(0, sys.argv[1]); import secateur; "
+              "s = secateur.InferenceSession(sys.argv[2]); "
+              "s.run(None, {i.name: np.ones([d if isinstance(d, int) else 1 for d in i.shape], np.float32) "
+              "for i in s.get_inputs()}); print(secateur.kernel_isa())")
+    out = subprocess.run([sys.executable, "-c", script, str(REPO / "bindings" / "python"), str(zoo("tiny_cnn"))],
+                         env=env, check=True, capture_output=True, text=True).stdout.strip()
+    assert out == expected
 
 
 def test_inputs_outputs_match_onnxruntime(models):

@@ -18,9 +18,17 @@ from __future__ import annotations
 
 from ._session import InferenceSession, NodeArg, SecateurError, optimize, prune
 
-__all__ = ["InferenceSession", "NodeArg", "SecateurError", "optimize", "prune", "__version__", "library_path"]
+__all__ = ["InferenceSession", "NodeArg", "SecateurError", "optimize", "prune", "kernel_isa", "__version__",
+           "library_path"]
 
 from ._capi import lib as _lib
 
 __version__: str = _lib.sct_version().decode()
 library_path: str = str(_lib.path)
+
+
+def kernel_isa() -> str:
+    """The SIMD variant of the float kernels this process runs: "avx512", "avx2" or "baseline" — the widest
+    the CPU supports, unless the environment variable SECATEUR_ISA (avx2 or baseline), read at the first
+    kernel call, caps it."""
+    return _lib.sct_kernel_isa().decode()

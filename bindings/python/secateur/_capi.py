@@ -78,6 +78,7 @@ _handles = POINTER(c_void_p)
 # name: (restype, argtypes), in header order
 _PROTOTYPES = {
     "sct_version": (c_char_p, []),
+    "sct_kernel_isa": (c_char_p, []),
     "sct_last_error": (c_char_p, []),
     "sct_status_name": (c_char_p, [c_int32]),
     "sct_memory_release": (None, [c_void_p]),
