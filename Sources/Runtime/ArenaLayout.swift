@@ -1,11 +1,12 @@
 /// Where each intermediate value lives in a session's arena, given the steps that first write and last
 /// read it: values whose lifetimes overlap never share bytes.
 ///
-/// Two layouts. `bySize` packs tightly (largest first, each at the lowest offset free for its lifetime:
+/// Three layouts. `bySize` packs tightly (largest first, each at the lowest offset free for its lifetime:
 /// TFLite's greedy-by-size). `byRecency` goes in step order and puts each value where the arena was
 /// touched most recently, so a kernel writes its output into lines still in cache: a freshly written
 /// 1 × 1 conv output otherwise misses every line on its way to DRAM and back. On MobileNetV2, zeroing
-/// each output just before its kernel (warming it) took 10 % off the summed kernel times.
+/// each output just before its kernel (warming it) took 10 % off the summed kernel times. `unshared`
+/// gives every value bytes of its own, for several threads (`Plan` says when).
 enum ArenaLayout {
   struct Item: Equatable {
     let size: Int
@@ -34,6 +35,16 @@ enum ArenaLayout {
       placed.append((offset, it.size, it.lo, it.hi))
       offsets[i] = offset
       total = max(total, offset + it.size)
+    }
+    return Result(offsets: offsets, total: total)
+  }
+
+  /// Every value at its own offset, in step order: nothing is reused within a run.
+  static func unshared(_ items: [Item]) -> Result {
+    var offsets = [Int](repeating: 0, count: items.count), total = 0
+    for i in items.indices.sorted(by: { (items[$0].lo, $0) < (items[$1].lo, $1) }) {
+      offsets[i] = total
+      total += items[i].size
     }
     return Result(offsets: offsets, total: total)
   }

@@ -35,7 +35,11 @@ final class Plan: @unchecked Sendable {
   private(set) var dynamic = false
   private let arenas = Locked<[Buffer]>([])
 
-  init(program: Program, inputSpecs: [TensorSpec]) throws {
+  /// The most intermediate bytes a several-thread plan gives each value its own of (`assignArena`).
+  static let unsharedArenaLimit = 64 << 20
+
+  /// `threads`: the session's pool size, which picks the arena layout (`assignArena`).
+  init(program: Program, inputSpecs: [TensorSpec], threads: Int = 1) throws {
     let n = program.valueNames.count
     specs = Array(repeating: nil, count: n)
     locations = Array(repeating: .absent, count: n)
@@ -116,7 +120,8 @@ final class Plan: @unchecked Sendable {
       }
       outputBytes += b
     }
-    try assignArena(program: program, workspace: maxWorkspace, omitted: maxOmitted, fixed: outputBytes + foldedBytes)
+    try assignArena(program: program, workspace: maxWorkspace, omitted: maxOmitted, fixed: outputBytes + foldedBytes,
+                    threads: threads)
   }
 
   private func record(_ values: [Tensor], _ outputs: [Int], _ known: inout [Int: Tensor]) {
@@ -130,7 +135,7 @@ final class Plan: @unchecked Sendable {
   /// Greedy-by-size offset assignment over live ranges (the TFLite/MNN approach): the largest
   /// intermediates are placed first at the lowest offset that does not overlap any value live at the
   /// same time. Graph outputs get their own buffers (they outlive the run).
-  private func assignArena(program: Program, workspace: Int, omitted: Int, fixed: Int) throws {
+  private func assignArena(program: Program, workspace: Int, omitted: Int, fixed: Int, threads: Int) throws {
     var first: [Int: Int] = [:], last: [Int: Int] = [:]
     for (i, s) in steps.enumerated() {
       for v in s.outputs where v >= 0 { if first[v] == nil { first[v] = i }; last[v] = i }
@@ -149,7 +154,16 @@ final class Plan: @unchecked Sendable {
     }
     items.sort { $0.vid < $1.vid }  // `first` is a dictionary: a fixed order keeps the layout deterministic
     let layoutItems = items.map { ArenaLayout.Item(size: $0.size, lo: $0.lo, hi: $0.hi) }
-    let layout = ArenaLayout.byRecency(layoutItems)
+    // With several threads, each value gets bytes of its own (up to `unsharedArenaLimit`): reused bytes
+    // were just read or written by the other threads, and when those run on another die (an AMD CCD:
+    // this VM's two vCPUs are on one CCD at times and on two at others), every line written costs an
+    // invalidation across the die. Cross-die phases here (lines another core wrote read at 23–25 GB/s
+    // against 65–72), `secateur bench` at 2 threads: MobileNetV1 8.4–9.8 → 7.3–7.9 ms, MobileNetV2
+    // 7.1–8.7 → 5.2–6.5; same-die phases ±0 (MobileNetV2) to +2–4 % (MobileNetV1). One thread keeps
+    // the reuse that leaves outputs in cache.
+    let unsharedTotal = layoutItems.reduce(0) { $0 + $1.size }
+    let layout = threads > 1 && unsharedTotal <= min(Plan.unsharedArenaLimit, program.memoryLimit - fixed)
+      ? ArenaLayout.unshared(layoutItems) : ArenaLayout.byRecency(layoutItems)
     guard layout.total <= program.memoryLimit - fixed else {
       throw SecateurError(.outOfMemory,
         "the model needs over \(layout.total) bytes of intermediate memory for these input shapes, over the session limit of \(program.memoryLimit)")

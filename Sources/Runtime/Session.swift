@@ -170,7 +170,7 @@ public final class Session: @unchecked Sendable {
   /// The plan for these input shapes (built on first use, then cached).
   func plan(for specs: [TensorSpec]) throws -> Plan {
     if let p = plans.withLock({ $0.get(specs) }) { return p }
-    let p = try Plan(program: program, inputSpecs: specs)
+    let p = try Plan(program: program, inputSpecs: specs, threads: pool.threadCount)
     let capacity = options.planCacheCapacity
     plans.withLock { $0.put(specs, p, capacity: capacity) }
     return p

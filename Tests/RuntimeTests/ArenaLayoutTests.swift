@@ -27,9 +27,11 @@ private func expectValid(_ items: [ArenaLayout.Item], _ r: ArenaLayout.Result) {
       let lo = next(30)
       return ArenaLayout.Item(size: 64 * (1 + next(50)), lo: lo, hi: lo + next(6))
     }
-    let tight = ArenaLayout.bySize(items), recent = ArenaLayout.byRecency(items)
+    let tight = ArenaLayout.bySize(items), recent = ArenaLayout.byRecency(items), own = ArenaLayout.unshared(items)
     expectValid(items, tight)
     expectValid(items, recent)
+    expectValid(items, own)
+    #expect(own.total == items.reduce(0) { $0 + $1.size })  // no two values share a byte
     #expect(Double(recent.total) <= 1.25 * Double(tight.total))
     #expect(ArenaLayout.byRecency(items) == recent)  // deterministic
   }

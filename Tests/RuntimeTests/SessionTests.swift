@@ -51,6 +51,23 @@ func symbolicBatchRunsAtEverySize(batch: Int) throws {
   #expect(plan.arenaBytes <= 3 * 4 * 1024 * 4)  // two live buffers (+ alignment) suffice for a chain
 }
 
+/// With several threads every intermediate gets bytes of its own (see Plan.assignArena), unless they
+/// would need over 64 MiB (Plan.unsharedArenaLimit); the outputs are the same either way.
+@Test func severalThreadsGiveIntermediatesTheirOwnBytes() throws {
+  let (model, bias) = try makeChainModel(depth: 10, channels: 1024)
+  let session = try Session(model: model, options: SessionOptions(threads: 2))
+  let small = try session.planSummary(inputShapes: [[4, 1024]])
+  #expect(small.intermediateBytes >= 19 * 4 * 1024 * 4)
+  #expect(small.arenaBytes >= small.intermediateBytes)
+  // 19 intermediates of 1024 × 1024 floats: 76 MiB unshared, over the limit, so reused again.
+  let large = try session.planSummary(inputShapes: [[1024, 1024]])
+  #expect(large.intermediateBytes > 64 << 20)
+  #expect(large.arenaBytes <= 3 * 1024 * 1024 * 4)
+  let x = (0..<(4 * 1024)).map { Float($0 % 97) * 0.01 }
+  let out = try session.run(["x": try Tensor(x, shape: [4, 1024], dataType: .float)])
+  #expect(values(out[0]) == referenceChain(x, bias: bias, depth: 10))
+}
+
 /// One session, many threads at once, each with its own input: every output matches a serial run.
 @Test func concurrentRunsDoNotInterfere() async throws {
   let (model, bias) = try makeChainModel(depth: 6, channels: 33)
