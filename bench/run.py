@@ -98,6 +98,12 @@ def mem_gbs(binary_dir: Path, threads: int) -> float:
     return float(subprocess.check_output([str(binary_dir / "mem_peak"), str(threads)], text=True).split()[0])
 
 
+def xcore_gbs(binary_dir: Path) -> float:
+    """How fast one core reads 256 KB another just wrote (bench/xcore_peak.c): ~70 GB/s here when the two
+    vCPUs share an L3 (one AMD CCD), ~25 when they sit on two CCDs."""
+    return float(subprocess.check_output([str(binary_dir / "xcore_peak")], text=True).split()[0])
+
+
 def peaks(binary_dir: Path, threads: int) -> tuple[float, float]:
     fma = fma_gflops(binary_dir, threads)
     sgemm = float(subprocess.check_output([str(binary_dir / "sgemm_peak"), str(threads)], text=True).split()[0])
@@ -157,9 +163,12 @@ def measure_case(path: str, threads: int, args, one_core: float, check: bool) ->
         if attempt:
             time.sleep(3)
         before, mem_before = cores_available(args.bin, threads, one_core), mem_gbs(args.bin, threads)
+        xcore_before = xcore_gbs(args.bin) if threads > 1 else 0.0
         r = time_case(path, threads, args.runs, args.warmup, args.pause, check)
         r["cores"] = min(before, cores_available(args.bin, threads, one_core))
         r["mem_gbs"] = min(mem_before, mem_gbs(args.bin, threads))
+        if threads > 1:
+            r["xcore_gbs"] = [xcore_before, xcore_gbs(args.bin)]
         r["attempts"] = attempt + 1
         starved = r["cores"] < 0.8 * threads or r["load"] > 0.25
         if best is None or (r["cores"], -r["load"]) > (best["cores"], -best["load"]):
@@ -272,14 +281,17 @@ def report(res: dict, out: Path, args) -> str:
              "engine's 2-thread speed and which `load` cannot see. Mem = memory read bandwidth of that many "
              "threads just before and just after the case (the lower), over the highest value measured in the run: "
              "well below 1 when other tenants load the host's memory, which slows the memory-bound layers of "
-             "every engine (Secateur's most, at 2 threads) while `cores` reads normal.\n")
+             "every engine (Secateur's most, at 2 threads) while `cores` reads normal. X-core (2 threads) = "
+             "how fast one core reads 256 KB another just wrote, just before / just after the case, in GB/s: "
+             "~70 when the two vCPUs share an L3 (one CCD), ~25 when they sit on two CCDs, where every "
+             "engine's hand-over between layers crosses the fabric; over 100 when both ran on one core.\n")
     for t in args.threads:
         fma, sg = res["peaks"][str(t)]
         L.append(f"\n## {t} thread{'s' if t > 1 else ''}  (FMA ceiling {fma:.1f} GFLOP/s, sgemm {sg:.1f} GFLOP/s, "
                  f"load during peaks {res['peak_load'][str(t)]:.2f})\n")
         L.append("| model | GMACs | Secateur ms (med / p90) | ORT ms (med / p90) | OpenVINO ms (med / p90) | "
-                 "÷ ORT | ÷ OV | GFLOP/s | FMA % | sgemm % | load | cores | mem |")
-        L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+                 "÷ ORT | ÷ OV | GFLOP/s | FMA % | sgemm % | load | cores | mem |" + (" x-core |" if t > 1 else ""))
+        L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if t > 1 else ""))
         # The highest memory bandwidth seen at this thread count (before the cases or around any one).
         best_mem = max([res.get("mem_peak", {}).get(str(t), 0.0)] +
                        [cc[str(t)].get("mem_gbs", 0.0) for cc in res["cases"].values() if str(t) in cc]) or 1.0
@@ -292,10 +304,12 @@ def report(res: dict, out: Path, args) -> str:
             gflops = 2 * c["macs"] / (sec["median"] * 1e-3) * 1e-9
             cores = f"{r['cores']:.2f}" if "cores" in r else "—"  # results written before the probe existed
             mem = f"{r['mem_gbs'] / best_mem:.2f}" if "mem_gbs" in r else "—"
+            xcore = " / ".join(f"{v:.0f}" for v in r["xcore_gbs"]) if "xcore_gbs" in r else "—"
             L.append(f"| {name} | {c['macs'] / 1e9:.3f} | {sec['median']:.2f} / {sec['p90']:.2f} | "
                      f"{ort['median']:.2f} / {ort['p90']:.2f} | {ov['median']:.2f} / {ov['p90']:.2f} | "
                      f"{sec['median'] / ort['median']:.2f} | {sec['median'] / ov['median']:.2f} | {gflops:.1f} | "
-                     f"{100 * gflops / fma:.0f} | {100 * gflops / sg:.0f} | {r['load']:.2f} | {cores} | {mem} |")
+                     f"{100 * gflops / fma:.0f} | {100 * gflops / sg:.0f} | {r['load']:.2f} | {cores} | {mem} |"
+                     + (f" {xcore} |" if t > 1 else ""))
         pr = [(n, c) for n, c in res["cases"].items() if c.get("base") and str(t) in c
               and str(t) in res["cases"].get(c["base"], {})]
         if pr:
@@ -371,7 +385,9 @@ def main(argv=None) -> int:
             print(f"{name:<22} t={t}  sec {s['secateur']['median']:8.2f}  ort {s['onnxruntime']['median']:8.2f}  "
                   f"ov {s['openvino']['median']:8.2f}  sec/ort {s['secateur']['median'] / s['onnxruntime']['median']:.2f}  "
                   f"sec/ov {s['secateur']['median'] / s['openvino']['median']:.2f}  load {r['load']:.2f}  "
-                  f"cores {r['cores']:.2f}  mem {r['mem_gbs']:.1f} GB/s", flush=True)
+                  f"cores {r['cores']:.2f}  mem {r['mem_gbs']:.1f} GB/s"
+                  + (f"  x-core {r['xcore_gbs'][0]:.0f}/{r['xcore_gbs'][1]:.0f} GB/s" if "xcore_gbs" in r else ""),
+                  flush=True)
             if str(t) in case.get("speedup", {}):
                 sp = case["speedup"][str(t)]
                 print(f"{'':<22} speedup over {m['base']} " + " ".join(f"{e} {sp[e]:.2f}×" for e in engines.ENGINES)

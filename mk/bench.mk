@@ -17,13 +17,17 @@ bench-deps: venv
 	@$(PY) -c "import openvino, sys; sys.exit(openvino.__version__.split('-')[0] != '$(word 2,$(subst ==, ,$(BENCH_PIP)))')" 2>/dev/null \
 	  || $(PY) -m pip install -q --disable-pip-version-check $(BENCH_PIP)
 
-# The machine's FP32 FMA ceiling, sgemm figure and memory read bandwidth, measured by the bench itself
+# The machine's FP32 FMA ceiling, sgemm figure, memory read bandwidth and cross-core read speed, measured by
+# the bench itself
 # (-march=native on purpose).
-bench-peaks: $(BENCH_DIR)/fma_peak $(BENCH_DIR)/sgemm_peak $(BENCH_DIR)/mem_peak
+bench-peaks: $(BENCH_DIR)/fma_peak $(BENCH_DIR)/sgemm_peak $(BENCH_DIR)/mem_peak $(BENCH_DIR)/xcore_peak
 $(BENCH_DIR)/fma_peak: bench/fma_peak.c
 	mkdir -p $(BENCH_DIR)
 	$(BENCH_CC) -O3 -march=native $< -o $@ -lpthread
 $(BENCH_DIR)/mem_peak: bench/mem_peak.c
+	mkdir -p $(BENCH_DIR)
+	$(BENCH_CC) -O3 -march=native $< -o $@ -lpthread
+$(BENCH_DIR)/xcore_peak: bench/xcore_peak.c
 	mkdir -p $(BENCH_DIR)
 	$(BENCH_CC) -O3 -march=native $< -o $@ -lpthread
 $(BENCH_DIR)/sgemm_peak: bench/sgemm_peak.c

@@ -31,6 +31,7 @@ def fake_machine(monkeypatch, attempts):
 
     monkeypatch.setattr(bench_run, "cores_available", cores_available)
     monkeypatch.setattr(bench_run, "mem_gbs", lambda binary_dir, threads: 40.0)
+    monkeypatch.setattr(bench_run, "xcore_gbs", lambda binary_dir: 70.0)
     monkeypatch.setattr(bench_run.time, "sleep", lambda seconds: None)
     return calls
 
