@@ -23,7 +23,7 @@ enum Executor {
       total += b
       outputs.append(try Tensor(zeros: s.dataType, shape: s.shape))
     }
-    let ws = kernel.workspaceBytes(specs, outSpecs)
+    let ws = kernel.workspaceBytes(specs, outSpecs, threads: (pool ?? ThreadPool.serial).threadCount)
     guard ws >= 0, ws <= memoryLimit else {
       throw SecateurError(.outOfMemory, "\(label): workspace of \(ws) bytes exceeds the session memory limit")
     }

@@ -80,6 +80,9 @@ public protocol OpKernel: AnyObject, Sendable {
   func outputSpecs(_ inputs: [TensorSpec?], _ values: InputValues) throws -> [TensorSpec]
   /// Scratch bytes `run` needs for these shapes.
   func workspaceBytes(_ inputs: [TensorSpec?], _ outputs: [TensorSpec]) -> Int
+  /// The same for a run on a pool of `threads` threads (the pool `run` then gets): kernels whose threads
+  /// each need scratch of their own say so here. Defaults to the count above.
+  func workspaceBytes(_ inputs: [TensorSpec?], _ outputs: [TensorSpec], threads: Int) -> Int
   /// Computes outputs from inputs. Throws only for data-dependent failures (e.g. an index out of range).
   func run(_ inputs: [TensorView?], _ outputs: [TensorView], _ context: RunContext) throws
   /// True when outputs are a pure function of the inputs and may be folded at plan time.
@@ -94,6 +97,9 @@ public protocol OpKernel: AnyObject, Sendable {
 
 extension OpKernel {
   public func workspaceBytes(_ inputs: [TensorSpec?], _ outputs: [TensorSpec]) -> Int { 0 }
+  public func workspaceBytes(_ inputs: [TensorSpec?], _ outputs: [TensorSpec], threads: Int) -> Int {
+    workspaceBytes(inputs, outputs)
+  }
   public var isDeterministic: Bool { true }
   public func valuesFromSpecs(_ inputs: [TensorSpec?]) throws -> [Tensor]? { nil }
   public var releasableInputs: [Int] { [] }

@@ -38,7 +38,8 @@ final class Plan: @unchecked Sendable {
   /// The most intermediate bytes a several-thread plan gives each value its own of (`assignArena`).
   static let unsharedArenaLimit = 64 << 20
 
-  /// `threads`: the session's pool size, which picks the arena layout (`assignArena`).
+  /// `threads`: the session's pool size, which picks the arena layout (`assignArena`) and sizes the
+  /// scratch of kernels whose threads each need their own.
   init(program: Program, inputSpecs: [TensorSpec], threads: Int = 1) throws {
     let n = program.valueNames.count
     specs = Array(repeating: nil, count: n)
@@ -91,7 +92,7 @@ final class Plan: @unchecked Sendable {
             "\(s.label): output \(spec) needs \(spec.byteCount.map(String.init) ?? "more than Int.max") bytes, over the session limit of \(program.memoryLimit)")
         }
       }
-      let ws = s.kernel.workspaceBytes(inSpecs, outSpecs)
+      let ws = s.kernel.workspaceBytes(inSpecs, outSpecs, threads: threads)
       guard ws >= 0, ws <= program.memoryLimit else {
         throw SecateurError(.outOfMemory, "\(s.label): scratch of \(ws) bytes is over the session limit of \(program.memoryLimit)")
       }

@@ -257,6 +257,9 @@ def conv_family() -> Family:
         (16, 12, (7, 8), (3, 3), (1, 1), (1, 1), (0, 1, 1, 0), 1),    # asymmetric pads, odd output
         (12, 8, (6, 5), (3, 3), (1, 1), (1, 1), (2, 2, 2, 2), 1),     # pads wider than the window's reach
         (33, 17, (15, 15), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1),  # odd channel counts, odd plane
+        # At 2 threads the layers above give each thread its own tile rows; here the transformed weights
+        # outweigh the transformed input, so the phases are split among the threads instead.
+        (64, 72, (6, 7), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1),
     ]
     for i, (c, m, hw, k, s, d, p, g) in enumerate(cases):
         tag = f"conv{i}_c{c}_m{m}_{hw[0]}x{hw[1]}_k{k[0]}_s{s[0]}_d{d[0]}_g{g}"

@@ -9,9 +9,9 @@ import ModelFormat
 /// against 83–92 for im2col + GEMM, and level at 7×7. Any channel count: the GEMMs mask like the rest.
 ///
 /// A run goes band by band (tile rows sized to ~96 tiles so a band's transformed input and products stay
-/// in L2): input transform split over channels, the 16 GEMMs split among threads (one per transform
-/// point), then the output transform per block of output channels with the fused epilogue (bias, folded
-/// scale, residual, clamp).
+/// in L2): input transform, the 16 GEMMs (one per transform point), then the output transform with the
+/// fused epilogue (bias, folded scale, residual, clamp). With several threads each takes its own share of
+/// the tile rows through all three phases, in its own slice of the workspace (`winogradLanes`).
 extension ConvKernel {
   /// Input / output channel counts from which the transforms pay for themselves.
   static let winogradMinChannels = 8
@@ -57,6 +57,23 @@ extension ConvKernel {
     return WinogradPlan(geometry: g, tilesWide: tw, tileRows: th, bandRows: max(1, min(th, (96 + tw - 1) / tw)))
   }
 
+  /// Threads that each run their own bands (1: the phases are split among the pool's threads instead).
+  ///
+  /// Why not split each phase among the threads (the input transform by channels, the GEMMs by transform
+  /// point, the output transform by channel blocks, as this path first did): each phase then reads what
+  /// the other threads wrote in the one before, twice per band, and where this VM's two vCPUs sit on two
+  /// AMD CCDs those hand-overs cross the fabric. ResNet-18's 56 × 56 Winograd layers took 2.1× as long at
+  /// 2 threads there (1.14 → 2.36 ms) as when the vCPUs shared an L3.
+  /// Only where the transformed input and products outweigh the transformed weights (16 · m · c floats),
+  /// which every lane reads whole: on 14 × 14 and 7 × 7 planes with hundreds of channels the lanes
+  /// streamed the weights once per thread (ResNet-18 +10 % at 2 threads on one CCD); there the phases
+  /// stay split among the threads, the GEMMs by transform point.
+  static func winogradLanes(_ plan: WinogradPlan, c: Int, m: Int, threads: Int) -> Int {
+    let tiles = plan.tileRows * plan.tilesWide
+    guard threads > 1, plan.tileRows >= threads, tiles * (c + m) >= 2 * m * c else { return 1 }
+    return threads
+  }
+
   func runWinograd(_ s: ConvShape, _ plan: WinogradPlan, _ x: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
                    _ residual: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, _ context: RunContext) throws {
     guard let ww = winogradWeight, let ws = context.workspace?.assumingMemoryBound(to: Float.self) else {
@@ -67,50 +84,94 @@ extension ConvKernel {
     let (lo, hi) = ep.clampBounds ?? (-.infinity, .infinity)
     let unfusedActivation = ep.clampBounds == nil
     let packed = sct_gemm_packed_count(m, c)
-    let threads = pool.threadCount
-    let cChunks = threads == 1 ? 1 : min(c, threads * 2)
-    let mBlocks = threads == 1 ? 1 : min(m, threads * 2)  // output-transform blocks: any channel boundary
-    let band = plan.bandRows * tw
-    let v = ws, mt = ws + 16 * c * band
+    let lanes = Self.winogradLanes(plan, c: c, m: m, threads: pool.threadCount), laneFloats = plan.workspaceFloats(s)
     let geo = plan.geometry
     try ww.withUnsafeBufferPointer { wbuf in
       try (ep.scale ?? []).withUnsafeBufferPointer { scaleBuf in
         guard ep.scale == nil || scaleBuf.count >= m else { throw SecateurError.runtime("\(label): folded scale has \(scaleBuf.count) values for \(m) channels") }
         let scale = ep.scale == nil ? nil : scaleBuf.baseAddress
         let u = wbuf.baseAddress!
+        if lanes == 1 {
+          runWinogradShared(s, plan, x, u: u, scale: scale, bias: bias, residual: residual, y: y, ws: ws, pool: pool)
+          return
+        }
         for n in 0..<s.n {
           let xn = x + n * c * s.inCount, yn = y + n * m * plane
           let rn = residual.map { $0 + n * m * plane }
-          var ty0 = 0
-          while ty0 < plan.tileRows {
-            let ty1 = min(plan.tileRows, ty0 + plan.bandRows), tiles = (ty1 - ty0) * tw
-            pool.parallelFor(cChunks) { chunk in
-              var g = geo
-              sct_wino23_input_f32(xn, &g, c * chunk / cChunks, c * (chunk + 1) / cChunks, ty0, ty1, v, c * tiles, tiles)
-            }
-            // One task per transform point ξ, each GEMM over every output channel. Split by blocks of
-            // output channels instead, every block packed the same transformed input again (a 16-row block
-            // reuses a packed panel twice, against eight times for all 64 rows): ResNet-18 ran 1.2–1.4×
-            // faster on 2 threads than on 1 in its Winograd layers, and 11 % slower overall than with this
-            // split (alternating runs in one process).
-            pool.parallelFor(16) { xi in
-              var none = sct_gemm_epilogue(scale: nil, bias: nil, residual: nil, ldr: 0, lo: -.infinity, hi: .infinity)
-              sct_gemm_f32(0, m, tiles, c, u + xi * packed, v + xi * c * tiles, tiles, mt + xi * m * tiles, tiles, &none)
-            }
-            pool.parallelFor(mBlocks) { block in
-              let m0 = m * block / mBlocks, m1 = m * (block + 1) / mBlocks
-              if m1 <= m0 { return }
-              var e = sct_gemm_epilogue(scale: scale, bias: bias, residual: rn, ldr: plane, lo: lo, hi: hi)
-              var g = geo
-              sct_wino23_output_f32(mt, m * tiles, tiles, &g, m0, m1, ty0, ty1, yn, &e)
+          pool.parallelFor(lanes, bands: true) { lane in
+            // This lane's scratch: a band's transformed input (16 · c · tiles), then its products.
+            let v = ws + lane * laneFloats, mt = v + 16 * c * plan.bandRows * tw
+            var none = sct_gemm_epilogue(scale: nil, bias: nil, residual: nil, ldr: 0, lo: -.infinity, hi: .infinity)
+            var e = sct_gemm_epilogue(scale: scale, bias: bias, residual: rn, ldr: plane, lo: lo, hi: hi)
+            var g = geo
+            var ty0 = plan.tileRows * lane / lanes
+            let end = plan.tileRows * (lane + 1) / lanes
+            while ty0 < end {
+              let ty1 = min(end, ty0 + plan.bandRows), tiles = (ty1 - ty0) * tw
+              sct_wino23_input_f32(xn, &g, 0, c, ty0, ty1, v, c * tiles, tiles)
+              for xi in 0..<16 {
+                sct_gemm_f32(0, m, tiles, c, u + xi * packed, v + xi * c * tiles, tiles, mt + xi * m * tiles, tiles, &none)
+              }
+              sct_wino23_output_f32(mt, m * tiles, tiles, &g, 0, m, ty0, ty1, yn, &e)
               if unfusedActivation {
                 let r0 = 2 * ty0, r1 = min(g.oh, 2 * ty1)
-                for ch in m0..<m1 { ep.activation.apply(yn + ch * plane + r0 * g.ow, count: (r1 - r0) * g.ow) }
+                for ch in 0..<m { ep.activation.apply(yn + ch * plane + r0 * g.ow, count: (r1 - r0) * g.ow) }
               }
+              ty0 = ty1
             }
-            ty0 = ty1
           }
         }
+      }
+    }
+  }
+
+  /// One band at a time, each phase split among the pool's threads: the input transform by channels, the
+  /// 16 GEMMs one per transform point, the output transform by blocks of output channels.
+  private func runWinogradShared(_ s: ConvShape, _ plan: WinogradPlan, _ x: UnsafePointer<Float>, u: UnsafePointer<Float>,
+                                 scale: UnsafePointer<Float>?, bias: UnsafePointer<Float>?,
+                                 residual: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+                                 ws: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+    let ep = epilogue, c = s.c, m = s.m, plane = s.outCount, tw = plan.tilesWide
+    let (lo, hi) = ep.clampBounds ?? (-.infinity, .infinity)
+    let unfusedActivation = ep.clampBounds == nil
+    let packed = sct_gemm_packed_count(m, c)
+    let threads = pool.threadCount
+    let cChunks = threads == 1 ? 1 : min(c, threads * 2)
+    let mBlocks = threads == 1 ? 1 : min(m, threads * 2)  // output-transform blocks: any channel boundary
+    let band = plan.bandRows * tw
+    let v = ws, mt = ws + 16 * c * band
+    let geo = plan.geometry
+    for n in 0..<s.n {
+      let xn = x + n * c * s.inCount, yn = y + n * m * plane
+      let rn = residual.map { $0 + n * m * plane }
+      var ty0 = 0
+      while ty0 < plan.tileRows {
+        let ty1 = min(plan.tileRows, ty0 + plan.bandRows), tiles = (ty1 - ty0) * tw
+        pool.parallelFor(cChunks) { chunk in
+          var g = geo
+          sct_wino23_input_f32(xn, &g, c * chunk / cChunks, c * (chunk + 1) / cChunks, ty0, ty1, v, c * tiles, tiles)
+        }
+        // One task per transform point ξ, each GEMM over every output channel. Split by blocks of
+        // output channels instead, every block packed the same transformed input again (a 16-row block
+        // reuses a packed panel twice, against eight times for all 64 rows): ResNet-18 ran 1.2–1.4×
+        // faster on 2 threads than on 1 in its Winograd layers, and 11 % slower overall than with this
+        // split (alternating runs in one process).
+        pool.parallelFor(16) { xi in
+          var none = sct_gemm_epilogue(scale: nil, bias: nil, residual: nil, ldr: 0, lo: -.infinity, hi: .infinity)
+          sct_gemm_f32(0, m, tiles, c, u + xi * packed, v + xi * c * tiles, tiles, mt + xi * m * tiles, tiles, &none)
+        }
+        pool.parallelFor(mBlocks) { block in
+          let m0 = m * block / mBlocks, m1 = m * (block + 1) / mBlocks
+          if m1 <= m0 { return }
+          var e = sct_gemm_epilogue(scale: scale, bias: bias, residual: rn, ldr: plane, lo: lo, hi: hi)
+          var g = geo
+          sct_wino23_output_f32(mt, m * tiles, tiles, &g, m0, m1, ty0, ty1, yn, &e)
+          if unfusedActivation {
+            let r0 = 2 * ty0, r1 = min(g.oh, 2 * ty1)
+            for ch in m0..<m1 { ep.activation.apply(yn + ch * plane + r0 * g.ow, count: (r1 - r0) * g.ow) }
+          }
+        }
+        ty0 = ty1
       }
     }
   }
