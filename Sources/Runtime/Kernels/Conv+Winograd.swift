@@ -57,17 +57,16 @@ extension ConvKernel {
     return WinogradPlan(geometry: g, tilesWide: tw, tileRows: th, bandRows: max(1, min(th, (96 + tw - 1) / tw)))
   }
 
-  /// Threads that each run their own bands (1: the phases are split among the pool's threads instead).
+  /// Threads that each take their own tile rows through all three phases, in bands in their own slice
+  /// of the workspace; 1 when the phases are split among the pool's threads instead (`runWinogradShared`).
   ///
-  /// Why not split each phase among the threads (the input transform by channels, the GEMMs by transform
-  /// point, the output transform by channel blocks, as this path first did): each phase then reads what
-  /// the other threads wrote in the one before, twice per band, and where this VM's two vCPUs sit on two
-  /// AMD CCDs those hand-overs cross the fabric. ResNet-18's 56 × 56 Winograd layers took 2.1× as long at
-  /// 2 threads there (1.14 → 2.36 ms) as when the vCPUs shared an L3.
-  /// Only where the transformed input and products outweigh the transformed weights (16 · m · c floats),
-  /// which every lane reads whole: on 14 × 14 and 7 × 7 planes with hundreds of channels the lanes
-  /// streamed the weights once per thread (ResNet-18 +10 % at 2 threads on one CCD); there the phases
-  /// stay split among the threads, the GEMMs by transform point.
+  /// Why: split by phase (the input transform by channels, the GEMMs by transform point, the output
+  /// transform by channel blocks), each phase reads what the other threads wrote in the one before, twice
+  /// per band, and where this VM's two vCPUs sit on two AMD CCDs those hand-overs cross the fabric:
+  /// ResNet-18's 56 × 56 Winograd layers took 2.1× as long at 2 threads there (1.14 → 2.36 ms) as when
+  /// the vCPUs shared an L3. Only where the transformed input and products outweigh the transformed
+  /// weights (16 · m · c floats), which every lane reads whole: on 14 × 14 and 7 × 7 planes with hundreds
+  /// of channels, lanes streamed the weights once per thread (ResNet-18 +10 % at 2 threads on one CCD).
   static func winogradLanes(_ plan: WinogradPlan, c: Int, m: Int, threads: Int) -> Int {
     let tiles = plan.tileRows * plan.tilesWide
     guard threads > 1, plan.tileRows >= threads, tiles * (c + m) >= 2 * m * c else { return 1 }
