@@ -35,7 +35,8 @@ final class Plan: @unchecked Sendable {
   private(set) var dynamic = false
   private let arenas = Locked<[Buffer]>([])
 
-  /// The most intermediate bytes a several-thread plan gives each value its own of (`assignArena`).
+  /// Up to this many bytes of intermediates, a several-thread plan gives every value bytes of its own
+  /// (`assignArena`).
   static let unsharedArenaLimit = 64 << 20
 
   /// `threads`: the session's pool size, which picks the arena layout (`assignArena`) and sizes the
@@ -133,9 +134,9 @@ final class Plan: @unchecked Sendable {
     }
   }
 
-  /// Greedy-by-size offset assignment over live ranges (the TFLite/MNN approach): the largest
-  /// intermediates are placed first at the lowest offset that does not overlap any value live at the
-  /// same time. Graph outputs get their own buffers (they outlive the run).
+  /// Arena offsets for the intermediates over their live ranges (ArenaLayout): the recency layout at one
+  /// thread, bytes of their own at several (below). Graph outputs get their own buffers (they outlive
+  /// the run).
   private func assignArena(program: Program, workspace: Int, omitted: Int, fixed: Int, threads: Int) throws {
     var first: [Int: Int] = [:], last: [Int: Int] = [:]
     for (i, s) in steps.enumerated() {

@@ -175,8 +175,10 @@ final class ConvKernel: OpKernel, @unchecked Sendable {
   func workspaceBytes(_ inputs: [TensorSpec?], _ outputs: [TensorSpec], threads: Int) -> Int {
     guard let x = inputs.first ?? nil, x.dataType == .float, let w = try? weightSpec(inputs),
           let s = try? resolve(x.shape, w.shape, nil), !s.isPointwise, !s.isDepthwise else { return 0 }
-    // Winograd: a band's scratch per thread (see runWinograd).
-    if let plan = winogradPlan(s) { return plan.workspaceFloats(s) &* 4 &* Self.winogradLanes(plan, c: s.c, m: s.m, threads: threads) }
+    // Winograd: a band's scratch per lane (see winogradLanes).
+    if let plan = winogradPlan(s) {
+      return plan.workspaceFloats(s) &* 4 &* Self.winogradLanes(plan, c: s.c, m: s.m, threads: threads)
+    }
     // The subsampled input of a strided 1 × 1 conv (one batch item), read as a pointwise conv's.
     if gemmWeight != nil && s.isSubsampledPointwise { return s.c &* s.outCount &* 4 }
     // Other packed planar convs gather im2col values straight into the GEMM's panels (sct_conv_gemm_f32).
