@@ -71,9 +71,7 @@ class OnnxRuntime:
     def kernels(self) -> set[str]:
         """onnxruntime reports no kernel choice, and its MLAS has no switch: it picks its widest kernels from
         cpuid, which this names."""
-        flags = cpu_flags()
-        isa = "AVX-512F" if "avx512f" in flags else "AVX2+FMA" if {"avx2", "fma"} <= flags else "SSE"
-        return {f"MLAS's {isa} kernels"}
+        return {f"MLAS's {cpu_isa()} kernels"}
 
     @staticmethod
     def version() -> str:
@@ -119,11 +117,14 @@ class OpenVINO:
         return ov.get_version()
 
 
-def cpu_flags() -> set[str]:
+def cpu_isa() -> str:
+    """The widest x86 vector ISA this CPU reports (/proc/cpuinfo flags): "AVX-512F", "AVX2+FMA" or "SSE"."""
+    flags: set[str] = set()
     for line in open("/proc/cpuinfo"):
         if line.startswith("flags"):
-            return set(line.split(":", 1)[1].split())
-    return set()
+            flags = set(line.split(":", 1)[1].split())
+            break
+    return "AVX-512F" if "avx512f" in flags else "AVX2+FMA" if {"avx2", "fma"} <= flags else "SSE"
 
 
 def input_shape(path: str) -> list[int]:
