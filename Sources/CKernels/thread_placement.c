@@ -1,4 +1,5 @@
-/* Where the thread pool's threads run: the current CPU, and keeping a sleeping worker off the caller's.
+/* Where the thread pool's threads run: the current CPU, keeping a sleeping worker off the caller's, and
+ * timing a read of lines another core wrote (ThreadPool+Placement.swift: one die or two).
  *
  * Why: on a VM whose idle vCPU the host has descheduled, the guest kernel treats that vCPU as busy
  * ("preempted") and wakes a sleeping worker onto the *waker's* CPU instead — the very CPU the caller is
@@ -9,6 +10,7 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
+#include <time.h>
 
 #include "CKernels.h"
 
@@ -29,4 +31,15 @@ void sct_thread_allow_cpu(int cpu) {
   if (pthread_getaffinity_np(pthread_self(), sizeof allowed, &allowed) != 0) return;
   CPU_SET(cpu, &allowed);
   pthread_setaffinity_np(pthread_self(), sizeof allowed, &allowed);
+}
+
+long long sct_time_read_ns(const void *p, long bytes) {
+  struct timespec a, b;
+  const unsigned long long *w = p;
+  unsigned long long s = 0;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  for (long i = 0; i + 8 <= bytes / 8; i += 8) s += w[i] + w[i + 1] + w[i + 2] + w[i + 3] + w[i + 4] + w[i + 5] + w[i + 6] + w[i + 7];
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  __asm__ volatile("" : : "r"(s)); /* the sum is not needed, only the reads */
+  return (long long)(b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec);
 }

@@ -26,6 +26,9 @@ final class Plan: @unchecked Sendable {
 
   private(set) var specs: [TensorSpec?]
   private(set) var locations: [Location]
+  /// A several-thread plan's second layout, for runs while the pool's threads share a die: the values
+  /// placed by recency, inside the same arena (`assignArena` says why; nil when there is one layout).
+  private(set) var sameDieLocations: [Location]?
   private(set) var steps: [Step] = []
   private(set) var arenaBytes = 0
   private(set) var workspaceOffset = 0
@@ -156,19 +159,29 @@ final class Plan: @unchecked Sendable {
     }
     items.sort { $0.vid < $1.vid }  // `first` is a dictionary: a fixed order keeps the layout deterministic
     let layoutItems = items.map { ArenaLayout.Item(size: $0.size, lo: $0.lo, hi: $0.hi) }
-    // With several threads, each value gets bytes of its own (up to `unsharedArenaLimit`): reused bytes
-    // were just read or written by the other threads, and when those run on another die (an AMD CCD:
-    // this VM's two vCPUs are on one CCD at times and on two at others), every line written costs an
-    // invalidation across the die. Cross-die phases here (lines another core wrote read at 23–25 GB/s
-    // against 65–72), `secateur bench` at 2 threads: MobileNetV1 8.4–9.8 → 7.3–7.9 ms, MobileNetV2
-    // 7.1–8.7 → 5.2–6.5; same-die phases ±0 (MobileNetV2) to +2–4 % (MobileNetV1). One thread keeps
-    // the reuse that leaves outputs in cache.
+    // With several threads, a plan has two layouts (up to `unsharedArenaLimit` of intermediates), and
+    // each run takes the one for where the pool's threads sit (`ThreadPool.threadsLookApart`):
+    // - threads on two dies (AMD CCDs: this VM's two vCPUs are on one CCD at times and on two at
+    //   others): each value gets bytes of its own. Reused bytes were just read or written by the other
+    //   thread, and every line written then costs an invalidation across the dies. Cross-die phases
+    //   (lines another core wrote read at 23–25 GB/s against 65–72), `secateur bench` at 2 threads:
+    //   MobileNetV1 8.4–9.8 → 7.3–7.9 ms, MobileNetV2 7.1–8.7 → 5.2–6.5.
+    // - threads on one die: reuse by recency, as at one thread. Own bytes there make the arena the
+    //   intermediates' whole size (MobileNetV1 19 MB, against 4.6), which with the weights no longer
+    //   fits the shared L3: with onnxruntime interleaved as in `make bench`, MobileNetV1 at 2 threads
+    //   ÷ onnxruntime 1.05–1.09 with own bytes, 1.02–1.04 by recency.
     let unsharedTotal = layoutItems.reduce(0) { $0 + $1.size }
-    let layout = threads > 1 && unsharedTotal <= min(Plan.unsharedArenaLimit, program.memoryLimit - fixed)
-      ? ArenaLayout.unshared(layoutItems) : ArenaLayout.byRecency(layoutItems)
+    let twoLayouts = threads > 1 && unsharedTotal <= min(Plan.unsharedArenaLimit, program.memoryLimit - fixed)
+    let layout = twoLayouts ? ArenaLayout.unshared(layoutItems) : ArenaLayout.byRecency(layoutItems)
     guard layout.total <= program.memoryLimit - fixed else {
       throw SecateurError(.outOfMemory,
         "the model needs over \(layout.total) bytes of intermediate memory for these input shapes, over the session limit of \(program.memoryLimit)")
+    }
+    if twoLayouts, case let recency = ArenaLayout.byRecency(layoutItems), recency.total <= layout.total {
+      // Within the unshared layout's bytes (the intermediates' whole size): one arena serves both.
+      var same = locations
+      for (k, it) in items.enumerated() { same[it.vid] = .arena(offset: recency.offsets[k]) }
+      sameDieLocations = same
     }
     for (k, it) in items.enumerated() { locations[it.vid] = .arena(offset: layout.offsets[k]) }
     let total = layout.total

@@ -202,8 +202,10 @@ public final class Session: @unchecked Sendable {
     }
     let arena = try plan.takeArena()
     defer { plan.returnArena(arena) }
+    // Several threads: the plan's layout for where they sit (Plan.assignArena says why).
+    let locations = pool.threadsLookApart ? plan.locations : plan.sameDieLocations ?? plan.locations
     func pointer(_ vid: Int) -> UnsafeMutableRawPointer? {
-      switch plan.locations[vid] {
+      switch locations[vid] {
       case .constant(let t): return t.buffer.baseAddress
       case .input(let k): return inputs[k].buffer.baseAddress
       case .arena(let offset): return arena.baseAddress + offset

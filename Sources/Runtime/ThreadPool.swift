@@ -16,6 +16,8 @@ public final class ThreadPool: @unchecked Sendable {
   public let threadCount: Int
   private var threads: [pthread_t] = []
   private let state: PoolState
+  /// Where the threads sit (ThreadPool+Placement.swift).
+  let placement = PlacementProbe()
 
   /// Creates a pool that uses `threadCount` threads in total (the caller counts as one).
   public init(threadCount: Int) {

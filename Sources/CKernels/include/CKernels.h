@@ -163,6 +163,9 @@ static inline void sct_cpu_pause(void) {
 int sct_current_cpu(void);
 int sct_thread_sleep_away_from(int cpu);
 void sct_thread_allow_cpu(int cpu);
+/* Nanoseconds the calling thread takes to read `bytes` (a multiple of 64) at p: the thread pool times a
+ * worker reading lines the caller has just written, to tell whether the two share a die. */
+long long sct_time_read_ns(const void *p, long bytes);
 
 /* The ISA the dispatcher chose: 2 = AVX-512F, 1 = AVX2+FMA, 0 = baseline (capped by the environment
  * variable SECATEUR_ISA=avx2|baseline, for tests). */
