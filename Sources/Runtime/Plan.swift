@@ -38,8 +38,8 @@ final class Plan: @unchecked Sendable {
   private(set) var dynamic = false
   private let arenas = Locked<[Buffer]>([])
 
-  /// Up to this many bytes of intermediates, a several-thread plan gives every value bytes of its own
-  /// (`assignArena`).
+  /// Up to this many bytes of intermediates, a several-thread plan also has a layout giving every value
+  /// bytes of its own, for runs while the threads sit on different dies (`assignArena`).
   static let unsharedArenaLimit = 64 << 20
 
   /// `threads`: the session's pool size, which picks the arena layout (`assignArena`) and sizes the
@@ -138,8 +138,8 @@ final class Plan: @unchecked Sendable {
   }
 
   /// Arena offsets for the intermediates over their live ranges (ArenaLayout): the recency layout at one
-  /// thread, bytes of their own at several (below). Graph outputs get their own buffers (they outlive
-  /// the run).
+  /// thread; at several, also bytes of their own, for runs while the threads sit on two dies (below).
+  /// Graph outputs get their own buffers (they outlive the run).
   private func assignArena(program: Program, workspace: Int, omitted: Int, fixed: Int, threads: Int) throws {
     var first: [Int: Int] = [:], last: [Int: Int] = [:]
     for (i, s) in steps.enumerated() {

@@ -51,8 +51,9 @@ func symbolicBatchRunsAtEverySize(batch: Int) throws {
   #expect(plan.arenaBytes <= 3 * 4 * 1024 * 4)  // two live buffers (+ alignment) suffice for a chain
 }
 
-/// With several threads every intermediate gets bytes of its own (see Plan.assignArena), unless they
-/// would need over 64 MiB (Plan.unsharedArenaLimit); the outputs are the same either way.
+/// With several threads the plan's arena holds every intermediate in bytes of its own (the layout for
+/// threads on two dies, see Plan.assignArena), unless they would need over 64 MiB
+/// (Plan.unsharedArenaLimit); the outputs are the same either way.
 @Test func severalThreadsGiveIntermediatesTheirOwnBytes() throws {
   let (model, bias) = try makeChainModel(depth: 10, channels: 1024)
   let session = try Session(model: model, options: SessionOptions(threads: 2))
