@@ -81,7 +81,7 @@
     }                                                                                                   \
   } while (0)
 
-/* One R × (NV·LANES) tile (R = MR, or MR / 2 or MR / 4 for a short last row block) over kc rows of x at
+/* One R × (NV·LANES) tile (R = MR, or 3·MR / 4, MR / 2 or MR / 4 for a short last row block) over kc rows of x at
  * xp, row stride xs (a staged panel, zero-padded past n, or x in place); `n` valid columns
  * (> (NV−1)·LANES), read only up to n by the MASKED variants; `rows` valid rows (≤ R). `first`: start
  * from zero, else add to y; `last`: apply the epilogue, else store the raw partial sums. pf (or null): weights to prefetch, one
@@ -131,14 +131,19 @@
     for (; kk < kc; kk++) GEMM_STEP(NV, R, kk, MASKED);                                                 \
     GEMM_TILE_STORE(NV, R);                                                                             \
   }
-/* Full tiles of 1–3 vectors, and half- and quarter-height ones for a last row block of at most MR / 2 or
- * MR / 4 rows: pruned widths leave one in most layers (m = 17: 8 + 8 + 1), and a full tile computes MR
- * rows whatever `rows` is. Each also in a variant (suffix m) for a last panel ending inside a vector, read
+/* Full tiles of 1–3 vectors, and three-quarter-, half- and quarter-height ones for a last row block of
+ * at most 3·MR / 4, MR / 2 or MR / 4 rows: pruned widths leave one in most layers (m = 17: 8 + 8 + 1;
+ * m = 13: 8 + 5), and a full tile computes MR rows whatever `rows` is. With MR = 8, a last block of 5 or 6
+ * rows computed 8: m = 13 took as long as m = 16 (13 × 3136 × 73, hot, Zen 4: 0.072–0.074 ms against
+ * 0.072; m = 12: 0.056). Each also in a variant (suffix m) for a last panel ending inside a vector, read
  * in place. */
 #define GEMM_TILES(MASKED, SUF)                                                                         \
   GEMM_TILE(1, GEMM_MR, MASKED, gemm_tile1##SUF)                                                        \
   GEMM_TILE(2, GEMM_MR, MASKED, gemm_tile2##SUF)                                                        \
   GEMM_TILE(3, GEMM_MR, MASKED, gemm_tile3##SUF)                                                        \
+  GEMM_TILE(1, GEMM_MR * 3 / 4, MASKED, gemm_threeq1##SUF)                                              \
+  GEMM_TILE(2, GEMM_MR * 3 / 4, MASKED, gemm_threeq2##SUF)                                              \
+  GEMM_TILE(3, GEMM_MR * 3 / 4, MASKED, gemm_threeq3##SUF)                                              \
   GEMM_TILE(1, GEMM_MR / 2, MASKED, gemm_half1##SUF)                                                    \
   GEMM_TILE(2, GEMM_MR / 2, MASKED, gemm_half2##SUF)                                                    \
   GEMM_TILE(3, GEMM_MR / 2, MASKED, gemm_half3##SUF)                                                    \
@@ -289,7 +294,7 @@ static inline void FN(gemm_sweep)(long m_begin, long m_end, long n, long k, long
          * it per tile, missed rows past m and gained ±1 %. */
         const float *pfx = in_place && m0 == m_begin && j + GEMM_NR < n ? p + ps : 0;
 #define GEMM_CALL(NAME) FN(NAME)(kc, wp, pf, pfy, pfx, p, xs, yt, ldy, cols, rows, first, last, sc, bi, res, e->ldr, e->lo, e->hi)
-/* The tile for this block's rows and columns: half or quarter height for a short last row block, as many
+/* The tile for this block's rows and columns: quarter, half or three-quarter height for a short last row block, as many
  * vectors as the columns need; SUF m picks the variants that load a partial last vector masked. */
 #define GEMM_CALLS(SUF)                                                                                 \
   do {                                                                                                  \
@@ -301,6 +306,10 @@ static inline void FN(gemm_sweep)(long m_begin, long m_end, long n, long k, long
       if (GEMM_NR > 2 * LANES && cols > 2 * LANES) GEMM_CALL(gemm_half3##SUF);                          \
       else if (cols > LANES) GEMM_CALL(gemm_half2##SUF);                                                \
       else GEMM_CALL(gemm_half1##SUF);                                                                  \
+    } else if (rows <= GEMM_MR * 3 / 4) {                                                               \
+      if (GEMM_NR > 2 * LANES && cols > 2 * LANES) GEMM_CALL(gemm_threeq3##SUF);                        \
+      else if (cols > LANES) GEMM_CALL(gemm_threeq2##SUF);                                              \
+      else GEMM_CALL(gemm_threeq1##SUF);                                                                \
     } else if (GEMM_NR > 2 * LANES && cols > 2 * LANES) {                                               \
       GEMM_CALL(gemm_tile3##SUF);                                                                       \
     } else if (cols > LANES) {                                                                          \

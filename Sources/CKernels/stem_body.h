@@ -59,7 +59,7 @@ static inline void FN(stem_prefetch_input)(const float *x, const sct_conv_geomet
   }
 }
 
-/* One R × (NV·LANES) output tile of one output row (R = MR, or MR / 2 or MR / 4 for a short last row
+/* One R × (NV·LANES) output tile of one output row (R = MR, or 3·MR / 4, MR / 2 or MR / 4 for a short last row
  * block): Σ over the `ntaps` taps (x at xs + tap_x[t], the packed weight row tap_k[t]) then the epilogue;
  * `n` valid columns (> (NV−1)·LANES), `rows` valid rows (≤ R); pfy: the same rows and columns of the
  * next output row, to prefetch for writing, one line per tap. */
@@ -84,6 +84,9 @@ static inline void FN(stem_prefetch_input)(const float *x, const sct_conv_geomet
 STEM_TILE(1, GEMM_MR, stem_tile1)
 STEM_TILE(2, GEMM_MR, stem_tile2)
 STEM_TILE(3, GEMM_MR, stem_tile3)
+STEM_TILE(1, GEMM_MR * 3 / 4, stem_threeq1)
+STEM_TILE(2, GEMM_MR * 3 / 4, stem_threeq2)
+STEM_TILE(3, GEMM_MR * 3 / 4, stem_threeq3)
 STEM_TILE(1, GEMM_MR / 2, stem_half1)
 STEM_TILE(2, GEMM_MR / 2, stem_half2)
 STEM_TILE(3, GEMM_MR / 2, stem_half3)
@@ -159,6 +162,10 @@ void FN(sct_conv_direct_f32)(long m_begin, long m_end, long oh_begin, long oh_en
               if (nv == 3) STEM_CALL(stem_half3);
               else if (nv == 2) STEM_CALL(stem_half2);
               else STEM_CALL(stem_half1);
+            } else if (rows <= GEMM_MR * 3 / 4) {
+              if (nv == 3) STEM_CALL(stem_threeq3);
+              else if (nv == 2) STEM_CALL(stem_threeq2);
+              else STEM_CALL(stem_threeq1);
             } else if (nv == 3) {
               STEM_CALL(stem_tile3);
             } else if (nv == 2) {

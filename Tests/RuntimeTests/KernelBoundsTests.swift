@@ -94,8 +94,10 @@ import Testing
   /// (n − 5 = 49, 52, 98, 4: narrow last panels of 1, 4, 2 columns. A k-block holds as many k rows as
   /// the staging buffer gives the panels sharing it — 168 to 336 rows with AVX-512, up to 1024 with
   /// AVX2, 5461 in the baseline — so k = 170, 1100 and 6000 run through several on each.)
+  /// (m = 13, 37: a last block of 5 rows with AVX-512, the three-quarter tiles; m = 16, 22: 4 rows with
+  /// AVX2's MR of 6.)
   @Test(arguments: [(13, 29, 5), (37, 7, 40), (9, 64, 3), (13, 54, 300), (11, 57, 7), (9, 103, 170),
-                    (11, 57, 1100), (13, 9, 6000)])
+                    (11, 57, 1100), (13, 9, 6000), (16, 29, 5), (22, 54, 300)])
   func gemmWritesOnlyItsRowsAndColumns(shape: (Int, Int, Int)) {
     let (m, n, k) = shape
     let mr = sct_gemm_mr(), ldy = n + 5
@@ -185,9 +187,10 @@ import Testing
 
   /// The direct (stem) conv on output channels [mr, m) and output rows [1, oh − 1): nothing else of y may
   /// change, and the values match a direct convolution. m = 17 and 25 end on a row block of at most MR / 2
-  /// (the half-height tiles); 300 columns at stride 2 make two passes per output row.
+  /// (the half-height tiles), m = 22 on one of at most 3 · MR / 4 (6 rows with AVX-512, 4 with AVX2); 300
+  /// columns at stride 2 make two passes per output row.
   @Test(arguments: [(3, 17, 40, 3, 2, 1), (1, 9, 35, 3, 1, 1), (4, 11, 21, 5, 2, 2), (3, 8, 40, 7, 2, 3),
-                    (2, 25, 300, 3, 2, 1), (3, 10, 17, 3, 1, 0)])
+                    (2, 25, 300, 3, 2, 1), (3, 10, 17, 3, 1, 0), (3, 22, 23, 3, 2, 1)])
   func convDirectWritesOnlyItsRowsAndChannels(shape: (Int, Int, Int, Int, Int, Int)) {
     let (c, m, size, k, s, pad) = shape
     let outSize = (size + 2 * pad - k) / s + 1, positions = outSize * outSize

@@ -279,6 +279,12 @@ def conv_family() -> Family:
     f.conv("conv3x3_half_rows_relu", 7, 25, (10, 9), (3, 3), (2, 2), pads=(1, 1, 1, 1), act="relu")
     f.conv("stem_half_rows_residual", 3, 25, (20, 22), (3, 3), (2, 2), pads=(1, 1, 1, 1), residual=True)
     f.conv("stem_half_rows3_clip", 3, 27, (20, 22), (3, 3), (2, 2), pads=(1, 1, 1, 1), act="clip")
+    # At most 3 · MR / 4 rows: the three-quarter-height tiles (m = 22: 16 + 6 with AVX-512, 18 + 4 with
+    # AVX2; m = 21: 16 + 5), on the GEMM, the implicit-im2col GEMM and the direct stem kernel.
+    f.conv("pointwise_threeq_rows6_residual_clip", 19, 22, (9, 11), (1, 1), residual=True, act="clip")
+    f.conv("conv3x3_threeq_rows5_relu", 7, 21, (10, 9), (3, 3), (2, 2), pads=(1, 1, 1, 1), act="relu")
+    f.conv("stem_threeq_rows_residual_clip", 3, 22, (20, 22), (3, 3), (2, 2), pads=(1, 1, 1, 1), residual=True,
+           act="clip")
     # Narrow last column panels (n = 51: 48 + 3) with the whole epilogue, K over several k blocks (with
     # AVX-512 and AVX2; the baseline's blocks are longer).
     f.conv("pointwise_cols3_residual_clip", 1100, 13, (3, 17), (1, 1), residual=True, act="clip")
